@@ -1,0 +1,43 @@
+"""Packaging for showcase: the twistd plugin, the `showcase` command and their data."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="showcase",
+    version="0.1.0",
+    description="Live ballroom-dance showcase competitions, many events on one machine",
+    python_requires=">=3.11",
+    packages=find_packages(include=["showcase", "showcase.*"]) + ["twisted.plugins"],
+    package_data={"showcase": ["py.typed", "data/*", "data/**/*"]},
+    include_package_data=True,
+    install_requires=[
+        "twisted>=24.7",
+        "klein>=24.8",
+        "autobahn>=24.4",
+        "txredisapi>=1.4.10",
+        "jinja2>=3.1",
+        "treq>=24.9",
+        "reportlab>=4.0",
+        "attrs>=23.1",
+        "service-identity>=24.1",
+        # PyYAML: the config format is YAML, with line numbers for errors.
+        "pyyaml>=6.0",
+        # httptools: llhttp (Node's HTTP parser) for the proxy's hot path.
+        "httptools>=0.6",
+        # libpass: the maintained passlib fork; APR1, {SHA}, {SSHA}, $5$/$6$ htpasswd hashes.
+        "libpass>=1.9",
+        # bcrypt: the $2y$ hashes Apache's htpasswd -B writes.
+        "bcrypt>=4.1",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-twisted>=1.14",
+            "hypothesis>=6.100",
+            "ruff>=0.6",
+            "mypy>=1.11",
+            "types-pyyaml",
+        ],
+    },
+    entry_points={"console_scripts": ["showcase = showcase.cli:main"]},
+)

@@ -1,0 +1,1 @@
+"""showcase: live ballroom-dance showcase competitions, many events on one machine."""

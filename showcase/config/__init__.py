@@ -1,0 +1,1 @@
+"""The router configuration: YAML in, one frozen :class:`Config` out."""

@@ -1,0 +1,1 @@
+"""The front door: dispatch, reverse proxy, static files, auth, rules, access log."""

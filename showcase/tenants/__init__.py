@@ -1,0 +1,1 @@
+"""The tenant supervisor: lifecycle, spawning, readiness, idle stop, hooks, managed processes."""
