@@ -7,7 +7,7 @@ setup(
     version="0.1.0",
     description="Live ballroom-dance showcase competitions, many events on one machine",
     python_requires=">=3.11",
-    packages=find_packages(include=["showcase", "showcase.*"]) + ["twisted.plugins"],
+    packages=[*find_packages(include=["showcase", "showcase.*"]), "twisted.plugins"],
     package_data={"showcase": ["py.typed", "data/*", "data/**/*"]},
     include_package_data=True,
     install_requires=[
@@ -36,6 +36,8 @@ setup(
             "hypothesis>=6.100",
             "ruff>=0.6",
             "mypy>=1.11",
+            # mypy-zope: Twisted's interfaces are zope.interface; mypy needs the plugin.
+            "mypy-zope>=1.0",
             "types-pyyaml",
         ],
     },

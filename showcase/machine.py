@@ -1,0 +1,191 @@
+"""The whole machine's front door as one service: its start, reload and stop.
+
+Start: managed processes → ``server.start`` hooks (a failure stops the
+server with that message) → listen → ``server.ready`` hooks (in the
+background; ``reload_config`` honoured).  Reload (SIGHUP): re-read the
+config file (a bad file is reported and the old config stays) →
+``server.start`` hooks → swap routes, htpasswd, tenants, managed processes →
+``server.ready`` hooks.  Stop: stop listening → let in-flight requests
+finish (at most :data:`DRAIN_SECONDS`) → ``server.stop`` hooks → stop every
+tenant (their ``tenant.stop`` hooks first) → stop managed processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import IO, Any
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+
+from showcase.config import ConfigError, load_config
+from showcase.config.model import Config, Hook
+from showcase.logs import LineBatcher, write_line
+from showcase.router.accesslog import AccessLog
+from showcase.router.front import FrontFactory
+from showcase.router.router import Router
+from showcase.tenants.childlog import ChildOutput
+from showcase.tenants.hooks import HookRunner, reload_requested
+from showcase.tenants.managed import ManagedProcesses
+from showcase.tenants.supervisor import Supervisor
+
+DRAIN_SECONDS = 10.0
+
+
+class Machine(Service):
+    log = Logger()
+
+    def __init__(
+        self,
+        reactor: Any,
+        config: Config,
+        config_path: str | None,
+        listen: str | None = None,
+        access_out: IO[str] | None = None,
+    ) -> None:
+        self.reactor = reactor
+        self.config = config
+        self.config_path = config_path
+        self.loaded_at = reactor.seconds()
+        self.listen = listen or config.server.listen
+        env = dict(os.environ)
+        self.output = ChildOutput(
+            config.logging.format, config.logging.file, write_line, reactor.seconds
+        )
+        self.hooks = HookRunner(reactor, self.output, env)
+        self.managed = ManagedProcesses(
+            reactor,
+            config.managed_processes,
+            self.output,
+            env,
+            config.applications.pools.stop_timeout,
+        )
+        self.supervisor = Supervisor(
+            reactor, config, self.hooks.run, self._tenant_output, base_env=env
+        )
+        self.access = LineBatcher(access_out or sys.stdout, reactor)
+        self.router = Router(
+            reactor, config, self.supervisor, AccessLog(self.access.write, reactor.seconds)
+        )
+        self.port: IListeningPort | None = None
+        self.exit_code = 0
+
+    def _tenant_output(self, name: str, stream: str, data: bytes) -> None:
+        self.output.feed(name, stream, data, tenant=name)
+
+    # -- start ---------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        self.managed.startService()
+        self.supervisor.startService()
+        self._run_hooks(self.config.hooks.server.start, "server.start").addCallback(self._listen)
+        # After the reactor's own handlers are in place (it installs them while starting).
+        self.reactor.callLater(0, self._install_signal_handlers)
+
+    def _install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
+        # A requested stop is a clean exit (status 0), not death by signal.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop_signal)
+
+    def _stop_signal(self, signum: int, frame: object) -> None:
+        self.log.info("received {name}, shutting down", name=signal.Signals(signum).name)
+        self.reactor.callFromThread(self.reactor.stop)
+
+    def _listen(self, ok: bool) -> Deferred[None] | None:
+        if not ok:
+            self.log.critical("a server.start hook failed; stopping")
+            self._fail()
+            return None
+        endpoint = serverFromString(self.reactor, self.listen)
+        d: Deferred[IListeningPort] = endpoint.listen(FrontFactory(self.router, self.reactor))
+
+        def listening(port: IListeningPort) -> None:
+            self.port = port
+            self.log.info("showcase listening on {address}", address=port.getHost())
+            self._ready_hooks()
+
+        def cannot(failure: Any) -> None:
+            self.log.critical("cannot listen on {listen}: {e}", listen=self.listen, e=failure.value)
+            self._fail()
+
+        d.addCallbacks(listening, cannot)
+        return None
+
+    def _fail(self) -> None:
+        self.exit_code = 1
+        self.reactor.addSystemEventTrigger("after", "shutdown", os._exit, 1)
+        self.reactor.callLater(0, self.reactor.stop)
+
+    def _run_hooks(self, hooks: tuple[Hook, ...], label: str) -> Deferred[bool]:
+        if not hooks:
+            return succeed(True)
+        return self.hooks.run(hooks, label)
+
+    def _ready_hooks(self) -> None:
+        hooks = self.config.hooks.server.ready
+        if not hooks:
+            return
+
+        def done(ok: bool) -> None:
+            if not ok or self.config_path is None:
+                return
+            for hook in hooks:
+                path = reload_requested(hook, self.config_path, self.loaded_at)
+                if path is not None:
+                    self.reload(path)
+                    return
+
+        self._run_hooks(hooks, "server.ready").addCallback(done)
+
+    # -- reload ----------------------------------------------------------------
+
+    def reload(self, path: str | None = None) -> None:
+        """Re-read the config (or switch to ``path``); keep the old one if it is bad."""
+        path = path or self.config_path
+        if path is None:
+            self.log.warn("reload asked, but the embedded config has no file to re-read")
+            return
+        try:
+            config = load_config(path)
+        except (ConfigError, OSError) as e:
+            self.log.error("reload refused, keeping the running config: {e}", e=e)
+            return
+        if config.server.listen != self.config.server.listen:
+            self.log.warn("server.listen changed; it takes effect at the next restart")
+
+        def apply(_: bool) -> None:
+            self.config, self.config_path = config, path
+            self.loaded_at = self.reactor.seconds()
+            self.router.apply(config)
+            self.supervisor.update(config)
+            self.managed.update(config.managed_processes)
+            self.log.info("reloaded {path}", path=path)
+            self._ready_hooks()
+
+        self._run_hooks(config.hooks.server.start, "server.start").addCallback(apply)
+
+    # -- stop --------------------------------------------------------------------
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        port, self.port = self.port, None
+        stopped = port.stopListening() if port is not None else succeed(None)
+        d = Deferred.fromCoroutine(self._stop(stopped))
+        return d
+
+    async def _stop(self, stopped: Any) -> None:
+        await stopped
+        await self.router.drain(DRAIN_SECONDS)
+        await self._run_hooks(self.config.hooks.server.stop, "server.stop")
+        await DeferredList([self.supervisor.stopService()])
+        await DeferredList([self.managed.stopService()])
+        self.router.pool.close_all()
+        self.output.close()
+        self.access.flush()

@@ -1,0 +1,217 @@
+"""The router: carries out what the dispatcher decides, for every exchange.
+
+It owns the state that a reload swaps in one assignment (:class:`Dispatcher`
+with its auth, rules, static files and maintenance page), the upstream
+connection pool, the access log, and the set of open client connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import TimeoutError as DeferredTimeout
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from showcase.config.model import Config
+from showcase.tenants.supervisor import Supervisor, TenantUnavailable
+
+from .accesslog import AccessLog, request_id
+from .auth import Authenticator
+from .dispatch import Dispatcher, ToOrigin, ToTenant
+from .exchange import Exchange
+from .front import FrontProtocol
+from .htpasswd import Htpasswd
+from .message import Reply
+from .proxy import Forwarding, ProxyRun, request_head
+from .tunnel import open_tunnel
+
+Expander = Callable[[str, Exchange], str]
+
+
+def _header_value(template: str, ex: Exchange) -> bytes:
+    """``$remote_addr``, ``$scheme`` and ``$host`` in a route's header value."""
+    head = ex.head
+    xff = head.header(b"x-forwarded-for")
+    remote = xff.split(b",")[0].strip().decode("latin-1") if xff else head.client_ip
+    proto = head.header(b"x-forwarded-proto")
+    scheme = proto.decode("latin-1") if proto else "http"
+    host = (head.header(b"host") or b"").decode("latin-1")
+    value = template.replace("$remote_addr", remote).replace("$scheme", scheme)
+    return value.replace("$host", host).encode("latin-1", "replace")
+
+
+class Router:
+    log = Logger()
+
+    def __init__(
+        self, reactor: Any, config: Config, supervisor: Supervisor, access: AccessLog
+    ) -> None:
+        from .upstream import UpstreamPool
+
+        self.reactor = reactor
+        self.supervisor = supervisor
+        self.access = access
+        self.pool = UpstreamPool(reactor, reactor)
+        self.connections: set[FrontProtocol] = set()
+        self._htpasswd: Htpasswd | None = None
+        self._drained: Deferred[None] | None = None
+        self._drain_timer: Any = None
+        self.apply(config)
+
+    def apply(self, config: Config) -> None:
+        """Use ``config`` from the next request on (reload)."""
+        path = config.auth.htpasswd
+        if path is None:
+            self._htpasswd = None
+        elif self._htpasswd is None or self._htpasswd.path != path:
+            self._htpasswd = Htpasswd(path)
+        self.dispatcher = Dispatcher(config, Authenticator(config.auth, self._htpasswd))
+        self.config = config
+        self.limits = config.server.limits
+
+    # -- per exchange ------------------------------------------------------------
+
+    def handle(self, ex: Exchange) -> None:
+        ex.request_id = request_id(ex.head.header(b"x-request-id"))
+        try:
+            decision = self.dispatcher.decide(ex)
+        except Exception:
+            self.log.failure("dispatch failed for {uri}", uri=ex.head.target)
+            decision = Reply(
+                500, ((b"content-type", b"text/plain"),), b"Internal Server Error\n", kind="error"
+            )
+        if isinstance(decision, Reply):
+            self.reply(ex, decision)
+        elif isinstance(decision, ToTenant):
+            self._to_tenant(ex, decision)
+        else:
+            self._to_origin(ex, decision)
+
+    def reply(self, ex: Exchange, reply: Reply) -> None:
+        ex.extra_headers.append((b"x-request-id", ex.request_id.encode("ascii")))
+        if ex.upgrade:
+            ex.keep_alive = False
+        else:
+            ex.discard_body()
+        ex.reply(reply)
+
+    def finished(self, ex: Exchange) -> None:
+        """Log ``ex`` once, whichever way it ended."""
+        if not getattr(ex, "logged", False):
+            ex.logged = True  # type: ignore[attr-defined]
+            self.access.log(ex)
+        if self._drained is not None:
+            self.reactor.callLater(0, self._check_drained)
+
+    # -- shutdown ------------------------------------------------------------------
+
+    def busy_connections(self) -> list[FrontProtocol]:
+        return [c for c in self.connections if c.current is not None or c.parsing is not None]
+
+    def drain(self, seconds: float) -> Deferred[None]:
+        """Fires when no request is in flight (or after ``seconds``); then closes connections."""
+        self._drained = Deferred()
+        self._drain_timer = self.reactor.callLater(seconds, self._close_all)
+        self._check_drained()
+        return self._drained
+
+    def _check_drained(self) -> None:
+        if self._drained is not None and not self.busy_connections():
+            self._close_all()
+
+    def _close_all(self) -> None:
+        if self._drain_timer is not None and self._drain_timer.active():
+            self._drain_timer.cancel()
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.loseConnection()
+        drained, self._drained = self._drained, None
+        if drained is not None:
+            drained.callback(None)
+
+    # -- tenants ---------------------------------------------------------------------
+
+    def _to_tenant(self, ex: Exchange, decision: ToTenant) -> None:
+        name = decision.tenant.name
+        ex.tenant = name
+        ex.kind = "proxy"
+        ex.destination = f"tenant:{name}"
+        sup = self.supervisor
+        try:
+            sup.request_started(name)
+        except KeyError:  # removed by a reload a moment ago
+            self.reply(ex, self.dispatcher.maintenance.reply())
+            return
+        addr = sup.ready_now(name)
+        if addr is not None:
+            self._forward(ex, decision, addr)
+            return
+        waiting: Deferred[tuple[str, int]] = sup.ready(name)
+        waiting.addTimeout(decision.tenant.startup_timeout, self.reactor)
+        ex.on_gone = waiting.cancel
+        waiting.addCallbacks(
+            lambda addr: self._forward(ex, decision, addr),
+            lambda failure: self._not_ready(ex, name, failure),
+        )
+
+    def _not_ready(self, ex: Exchange, name: str, failure: Failure) -> None:
+        self.supervisor.request_finished(name)
+        if ex.gone:
+            return
+        page = self.dispatcher.maintenance
+        if failure.check(TenantUnavailable):
+            err = failure.value
+            assert isinstance(err, TenantUnavailable)
+            self.reply(ex, page.reply(err.message, err.status))
+        elif failure.check(DeferredTimeout, CancelledError):
+            self.reply(ex, page.reply())
+        else:
+            self.log.failure("tenant {name} did not start", failure, name=name)
+            self.reply(ex, page.reply("The event's server could not be started."))
+
+    def _forward(self, ex: Exchange, decision: ToTenant, addr: tuple[str, int]) -> None:
+        name = decision.tenant.name
+        sup = self.supervisor
+        if ex.gone:
+            sup.request_finished(name)
+            return
+        key = (addr[0], addr[1], False)
+        fwd = Forwarding(ex.request_id, self.config.server.trust_proxy)
+        if ex.upgrade:
+            head = request_head(ex.head, decision.target, fwd, tunnel=True)
+            sup.websocket_opened(name)
+            sup.request_finished(name)
+
+            def closed() -> None:
+                sup.websocket_closed(name)
+                self.finished(ex)
+
+            open_tunnel(self.reactor, ex, key, head, closed)
+            return
+        head = request_head(ex.head, decision.target, fwd)
+        ProxyRun(ex, self.pool, key, head, lambda: sup.request_finished(name)).start()
+
+    # -- other origins ------------------------------------------------------------------
+
+    def _to_origin(self, ex: Exchange, decision: ToOrigin) -> None:
+        origin = decision.origin
+        route = origin.route
+        ex.kind = "proxy"
+        ex.destination = f"{'https' if origin.tls else 'http'}://{origin.host}:{origin.port}"
+        overrides = {b"host": origin.host_header}
+        for name, value in route.headers:
+            overrides[name.lower().encode("latin-1")] = _header_value(value, ex)
+        fwd = Forwarding(ex.request_id, self.config.server.trust_proxy)
+        key = (origin.host, origin.port, origin.tls)
+        response_headers = tuple(
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in route.response_headers
+        )
+        if ex.upgrade and route.websocket:
+            head = request_head(ex.head, origin.target, fwd, tunnel=True, overrides=overrides)
+            open_tunnel(self.reactor, ex, key, head, lambda: self.finished(ex))
+            return
+        head = request_head(ex.head, origin.target, fwd, overrides=overrides)
+        ProxyRun(ex, self.pool, key, head, lambda: None, response_headers).start()
