@@ -37,6 +37,24 @@ from showcase.tenants.supervisor import Supervisor
 DRAIN_SECONDS = 10.0
 
 
+def not_yet_supported(config: Config) -> list[str]:
+    """Keys that are set but not acted on yet (said at start, never silently ignored)."""
+    apps = config.applications
+    found = {
+        "server.idle": config.server.idle.action is not None,
+        "applications.pools.default_memory_limit / tenants[].memory_limit": any(
+            t.memory_limit is not None for t in apps.tenants
+        ),
+        "applications.pools.user / group": bool(apps.pools.user or apps.pools.group),
+        "logging.logger": config.logging.logger is not None,
+        "logger": config.logger is not None,
+        "backup": config.backup is not None,
+        "appliance": config.appliance is not None,
+        "redis.url": config.redis.url is not None,
+    }
+    return [key for key, present in found.items() if present]
+
+
 class Machine(Service):
     log = Logger()
 
@@ -72,6 +90,7 @@ class Machine(Service):
         self.router = Router(
             reactor, config, self.supervisor, AccessLog(self.access.write, reactor.seconds)
         )
+        self.router.reload = self.reload  # a CGI script's reload_config
         self.port: IListeningPort | None = None
         self.exit_code = 0
 
@@ -82,6 +101,8 @@ class Machine(Service):
 
     def startService(self) -> None:
         super().startService()
+        for key in not_yet_supported(self.config):
+            self.log.warn("{key} is set but not supported yet; it is ignored", key=key)
         self.managed.startService()
         self.supervisor.startService()
         self._run_hooks(self.config.hooks.server.start, "server.start").addCallback(self._listen)

@@ -38,14 +38,15 @@ def load_config(path: str) -> Config:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ConfigError("not UTF-8 text", path, line) from error
-    return parse_config(text, path, os.path.dirname(os.path.abspath(path)))
+    return parse_config(text, path, os.path.dirname(os.path.abspath(path)), check_files=True)
 
 
-def parse_config(text: str, source: str, base_dir: str) -> Config:
+def parse_config(text: str, source: str, base_dir: str, *, check_files: bool = False) -> Config:
     """The config in YAML *text*; *source* names it in errors, relative paths are resolved
-    against *base_dir*.  An empty document is the default config."""
+    against *base_dir*.  An empty document is the default config.  With *check_files* (as
+    :func:`load_config` does), files the config names must exist (CGI scripts)."""
     top = Node.document(text, source, SCHEMA)
-    server = read_server(top.section("server"), base_dir)
+    server = read_server(top.section("server"), base_dir, check_files)
     return Config(
         source=source,
         server=server,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from .model import (
@@ -40,7 +41,7 @@ def url(node: Node) -> str:
     return node.convert(url_path)
 
 
-def read_server(node: Node, base_dir: str) -> Server:
+def read_server(node: Node, base_dir: str, check_files: bool = False) -> Server:
     return Server(
         listen=node.read("listen", _listen, "tcp:9999"),
         hostname=node.read("hostname", Node.text, None),
@@ -49,7 +50,7 @@ def read_server(node: Node, base_dir: str) -> Server:
         static=read_static(node.section("static"), base_dir),
         health_check=read_health_check(node.section("health_check")),
         idle=read_idle(node.section("idle")),
-        cgi_scripts=node.read("cgi_scripts", lambda n: n.each(read_cgi(base_dir)), ()),
+        cgi_scripts=node.read("cgi_scripts", lambda n: n.each(read_cgi(base_dir, check_files)), ()),
         bot_detection=read_bot_detection(node.section("bot_detection"), BotDetection()),
         limits=read_limits(node.section("limits")),
     )
@@ -115,11 +116,21 @@ def read_idle(node: Node) -> Idle:
     )
 
 
-def read_cgi(base_dir: str) -> Callable[[Node], CgiScript]:
+def read_cgi(base_dir: str, check_files: bool = False) -> Callable[[Node], CgiScript]:
+    """With ``check_files``, a ``script`` that is not an executable file is an error."""
+
+    def script(node: Node) -> str:
+        path = resolve_path(base_dir, node.text())
+        if check_files and not os.path.isfile(path):
+            raise node.error(f"{path} does not exist or is not a file")
+        if check_files and not os.access(path, os.X_OK):
+            raise node.error(f"{path} is not executable")
+        return path
+
     def read(node: Node) -> CgiScript:
         return CgiScript(
             path=node.require("path", url),
-            script=resolve_path(base_dir, node.require("script", Node.text)),
+            script=node.require("script", script),
             method=node.read("method", lambda n: n.text().upper(), None),
             user=node.read("user", Node.text, None),
             group=node.read("group", Node.text, None),

@@ -14,6 +14,7 @@ file's size and modification time: no I/O.  The rules follow RFC 9110:
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from email.utils import formatdate, parsedate_to_datetime
 
@@ -48,6 +49,7 @@ def entity_tag(size: int, mtime_ns: int) -> bytes:
     return b'"%x-%x"' % (size, mtime_ns)
 
 
+@functools.lru_cache(maxsize=4096)
 def http_date(seconds: int) -> bytes:
     """``seconds`` since the epoch as an IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``)."""
     return formatdate(seconds, usegmt=True).encode("ascii")

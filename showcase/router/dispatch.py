@@ -1,7 +1,7 @@
 """Where a request goes, decided in the order of the spec.
 
 health check → broadcast endpoint → auth → cable paths → redirects and
-rewrites → fly-replay → reverse-proxy routes → static files → try_files →
+rewrites → fly-replay → CGI scripts → reverse-proxy routes → static files → try_files →
 maintenance → tenant by longest path prefix → 404.  :meth:`Dispatcher.decide`
 only decides; :class:`~showcase.router.router.Router` carries it out.
 """
@@ -14,10 +14,11 @@ from urllib.parse import quote
 
 import attrs
 
-from showcase.config.model import Config, Tenant
+from showcase.config.model import CgiScript, Config, Tenant
 
 from . import replay
 from .auth import Authenticator
+from .cgi import find_script
 from .exchange import Exchange
 from .maintenance import MaintenancePage
 from .message import Reply
@@ -52,7 +53,12 @@ class ToOrigin:
     origin: OriginTarget
 
 
-Decision = Reply | ToTenant | ToOrigin
+@attrs.frozen
+class ToCgi:
+    script: CgiScript
+
+
+Decision = Reply | ToTenant | ToOrigin | ToCgi
 
 
 class Dispatcher:
@@ -121,6 +127,9 @@ class Dispatcher:
         found = self.rules.auto_redirect(head, path)
         if found is not None:
             return found
+        script = find_script(config.server.cgi_scripts, path, head.method)
+        if script is not None:
+            return ToCgi(script)
         origin = self.rules.reverse_proxy(head, path)
         if origin is not None:
             return ToOrigin(origin)

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 
 from twisted.web.static import SingleRangeStaticProducer
 
+from .filecache import MAX_FILE, small_files
 from .message import Reply, RequestHead
 
 if TYPE_CHECKING:
     from .front import FrontProtocol
 
 _date_cache: tuple[int, bytes] = (0, b"")
+NOT_FOUND = Reply(404, ((b"content-type", b"text/plain"),), b"Not Found\n", kind="error")
 
 
 def http_date() -> bytes:
@@ -34,11 +36,11 @@ def http_date() -> bytes:
     return _date_cache[1]
 
 
+REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
+
+
 def reason_phrase(status: int) -> bytes:
-    try:
-        return HTTPStatus(status).phrase.encode("ascii")
-    except ValueError:
-        return b"Unknown"
+    return REASONS.get(status, b"Unknown")
 
 
 class Exchange:
@@ -171,11 +173,16 @@ class Exchange:
         body = reply.file
         headers.append((b"content-length", b"%d" % body.length))
         try:
+            if body.offset == 0 and body.length <= MAX_FILE:
+                # Small whole files go out with the head in one write, from memory.
+                data = small_files.read(body.path, body.version, body.length)
+                self.start_response(reply.status, b"", headers, "length")
+                self.write(data)
+                self.finish()
+                return
             handle = open(body.path, "rb")  # noqa: SIM115 (closed by the producer)
         except OSError:
-            self.reply(
-                Reply(404, ((b"content-type", b"text/plain"),), b"Not Found\n", kind="error")
-            )
+            self.reply(NOT_FOUND)
             return
         self.start_response(reply.status, b"", headers, "length")
         if self._head_only or body.length == 0:

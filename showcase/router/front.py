@@ -52,6 +52,7 @@ class FrontProtocol(Protocol):
         self.upgrading: Exchange | None = None
         self.closed = False
         self._pauses: set[str] = set()
+        self._last_request = False  # one without keep-alive was parsed: nothing may follow
         self._timer: IDelayedCall | None = None
         self._deadline: float | None = None
         self._url = b""
@@ -94,6 +95,8 @@ class FrontProtocol(Protocol):
         if self.upgrading is not None:
             self.upgrading.early_data += data  # until the tunnel is up (reading paused)
             return
+        if self._last_request and self.parsing is None:
+            return  # bytes after the connection's last request are not answered
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as e:
@@ -106,6 +109,8 @@ class FrontProtocol(Protocol):
                 self.log.failure("request handling failed", Failure(cause or e))
                 self._refuse(500, "Internal Server Error")
         except httptools.HttpParserError as e:
+            if self._last_request and self.parsing is None:
+                return  # llhttp refuses data after a "Connection: close" request: ignore it
             self._refuse(400, f"Bad Request: {e}")
 
     # -- httptools callbacks -------------------------------------------------------------
@@ -146,7 +151,9 @@ class FrontProtocol(Protocol):
         declared = head.header(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body:
             raise _Reject(413, "Content Too Large")
-        ex = Exchange(self, head, self.parser.should_keep_alive(), self.clock.seconds())
+        keep_alive = self.parser.should_keep_alive()
+        self._last_request = not keep_alive
+        ex = Exchange(self, head, keep_alive, self.clock.seconds())
         ex.upgrade = self.parser.should_upgrade()
         self.parsing = ex
         if self.current is None:
@@ -165,6 +172,7 @@ class FrontProtocol(Protocol):
 
     def on_message_complete(self) -> None:
         ex, self.parsing = self.parsing, None
+        self._url = b""  # no request in progress: an idle timeout closes silently
         if ex is not None:
             ex.request_end()
 

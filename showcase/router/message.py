@@ -40,6 +40,8 @@ class FileBody:
     path: str
     offset: int
     length: int
+    # The file's ETag: lets small files be served from memory (not part of equality).
+    version: bytes = attrs.field(default=b"", eq=False)
 
 
 @attrs.frozen

@@ -7,6 +7,7 @@ connection pool, the access log, and the set of open client connections.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +16,13 @@ from twisted.internet.error import TimeoutError as DeferredTimeout
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from showcase.config.model import Config
+from showcase.config.model import CgiScript, Config
 from showcase.tenants.supervisor import Supervisor, TenantUnavailable
 
 from .accesslog import AccessLog, request_id
 from .auth import Authenticator
-from .dispatch import Dispatcher, ToOrigin, ToTenant
+from .cgi import CgiRun, basic_user, refusal, reload_target
+from .dispatch import Dispatcher, ToCgi, ToOrigin, ToTenant
 from .exchange import Exchange
 from .front import FrontProtocol
 from .htpasswd import Htpasswd
@@ -59,6 +61,7 @@ class Router:
         self._htpasswd: Htpasswd | None = None
         self._drained: Deferred[None] | None = None
         self._drain_timer: Any = None
+        self.reload: Callable[[str], None] | None = None  # set by Machine: CGI reload_config
         self.apply(config)
 
     def apply(self, config: Config) -> None:
@@ -71,6 +74,7 @@ class Router:
         self.dispatcher = Dispatcher(config, Authenticator(config.auth, self._htpasswd))
         self.config = config
         self.limits = config.server.limits
+        self.loaded_at = self.reactor.seconds()
 
     # -- per exchange ------------------------------------------------------------
 
@@ -87,6 +91,8 @@ class Router:
             self.reply(ex, decision)
         elif isinstance(decision, ToTenant):
             self._to_tenant(ex, decision)
+        elif isinstance(decision, ToCgi):
+            self._to_cgi(ex, decision.script)
         else:
             self._to_origin(ex, decision)
 
@@ -215,3 +221,18 @@ class Router:
             return
         head = request_head(ex.head, origin.target, fwd, overrides=overrides)
         ProxyRun(ex, self.pool, key, head, lambda: None, response_headers).start()
+
+    # -- CGI scripts ----------------------------------------------------------------------
+
+    def _to_cgi(self, ex: Exchange, script: CgiScript) -> None:
+        refused = refusal(script, ex, basic_user(self._htpasswd), self.dispatcher.auth.challenge())
+        if refused is not None:
+            self.reply(ex, refused)
+            return
+        ex.extra_headers.append((b"x-request-id", ex.request_id.encode("ascii")))
+        CgiRun(self.reactor, ex, script, os.environ, lambda: self._cgi_succeeded(script)).start()
+
+    def _cgi_succeeded(self, script: CgiScript) -> None:
+        path = reload_target(script, self.config.source, self.loaded_at)
+        if path is not None and self.reload is not None:
+            self.reload(path)

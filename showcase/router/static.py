@@ -72,13 +72,30 @@ def _inside(real: str, real_root: str) -> bool:
 
 
 def safe_join(public_dir: str, path: str) -> str | None:
-    """The file path under public_dir for URL path `path`, or None if it could escape."""
+    """The file path under public_dir for URL path `path`, or None if it could escape.
+
+    Without ``.``/``..`` segments a path can only leave the tree through a
+    symlink, so the segments are ``lstat``-ed; only when one is a link is the
+    real path resolved and checked (``realpath`` is a quarter of the CPU of a
+    static request otherwise).
+    """
     if "\x00" in path or "\\" in path:
         return None
     segments = [segment for segment in path.split("/") if segment]
     if any(segment in (".", "..") for segment in segments):
         return None
     joined = os.path.join(public_dir, *segments)
+    current = public_dir
+    for segment in segments:
+        current = os.path.join(current, segment)
+        try:
+            mode = os.lstat(current).st_mode
+        except (OSError, ValueError):
+            return joined  # nothing there to read
+        if stat.S_ISLNK(mode):
+            break
+    else:
+        return joined
     try:
         real_root = os.path.realpath(public_dir)
         real = os.path.realpath(joined)
@@ -215,14 +232,14 @@ class StaticFiles:
             return Reply(
                 206,
                 headers=(*headers, *validators, (b"Content-Range", wanted.content_range(size))),
-                file=FileBody(filename, wanted.start, wanted.length),
+                file=FileBody(filename, wanted.start, wanted.length, etag),
                 kind="static",
                 destination=filename,
             )
         return Reply(
             200,
             headers=headers + validators,
-            file=FileBody(filename, 0, size),
+            file=FileBody(filename, 0, size, etag),
             kind="static",
             destination=filename,
         )

@@ -43,9 +43,10 @@ def expand_port(text: str, port: int) -> str:
 
 
 def tenant_env(base: Mapping[str, str], tenant: Tenant, port: int) -> dict[str, str]:
-    """``base``, then ``<port_env_var>=port``, then the tenant's env (applied last, wins)."""
+    """``base``, the port and ``SHOWCASE_TENANT``, then the tenant's env (last, so it wins)."""
     env = dict(base)
     env[tenant.port_env_var] = str(port)
+    env["SHOWCASE_TENANT"] = tenant.name
     env.update((name, expand_port(value, port)) for name, value in tenant.env)
     return env
 

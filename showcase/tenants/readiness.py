@@ -18,8 +18,8 @@ from typing import Any
 from typing import Protocol as TypingProtocol
 
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.protocol import ProcessProtocol, Protocol
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -214,6 +214,18 @@ class _StatusLine(Protocol):
             self.status.callback(status)
 
 
+class _QuietFactory(Factory):
+    """Hands out one protocol, without the start/stop log lines of every probe."""
+
+    noisy = False
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.protocol_instance = protocol
+
+    def buildProtocol(self, addr: Any) -> Protocol:
+        return self.protocol_instance
+
+
 def http_probe(reactor: Any, timeout: float = PROBE_TIMEOUT) -> Probe:
     """A :data:`Probe` over real TCP on ``127.0.0.1`` using ``reactor``.
 
@@ -228,7 +240,7 @@ def http_probe(reactor: Any, timeout: float = PROBE_TIMEOUT) -> Probe:
             "User-Agent: showcase-supervisor\r\nConnection: close\r\n\r\n"
         ).encode("latin-1")
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=timeout)
-        d: Deferred[Any] = connectProtocol(endpoint, _StatusLine(request))
+        d: Deferred[Any] = endpoint.connect(_QuietFactory(_StatusLine(request)))
         d.addCallback(lambda protocol: protocol.status)
         d.addTimeout(timeout, reactor)
         return d.addCallbacks(lambda status: status is not None and status < 500, lambda _: False)

@@ -220,7 +220,7 @@ def test_ready_line_split_across_reads(h: Harness) -> None:
 
 
 def test_command_env_and_cwd(h: Harness) -> None:
-    """argv and env get the port; env is base, then PORT, then the tenant's env (which wins)."""
+    """argv and env get the port; env is base, then PORT and the name, then the tenant's env."""
     h.supervisor.ready("a")
     process = h.process
     assert process.argv == ["app", "--port", "4000", "--bind=4000"]
@@ -228,6 +228,7 @@ def test_command_env_and_cwd(h: Harness) -> None:
     assert process.env == {
         "PATH": "/bin",
         "PORT": "4000",
+        "SHOWCASE_TENANT": "a",
         "LANG": "tenant",
         "DATABASE": "db-4000.sqlite3",
     }
