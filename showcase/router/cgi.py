@@ -328,6 +328,8 @@ class CgiRun(ProcessProtocol):
         if head.status in (204, 304):  # never a body
             headers = [pair for pair in headers if pair[0].lower() != b"content-length"]
             framing, self._left = "none", 0
+        elif self.ex.head.method == b"HEAD":
+            self._left = None  # the length of the body a GET would get; none is sent
         if not any(name.lower() == b"date" for name, _ in headers):
             headers.append((b"date", http_date()))
         self.ex.start_response(head.status, head.reason, headers, framing)

@@ -124,7 +124,7 @@ class Dispatcher:
                 if replay.is_retry(head):
                     return self.maintenance.reply()
                 return replay.answer(rule, head, self.fly_app)
-        found = self.rules.auto_redirect(head, path)
+        found = None if rewritten != ex.head.path else self.rules.auto_redirect(head, path)
         if found is not None:
             return found
         script = find_script(config.server.cgi_scripts, path, head.method)

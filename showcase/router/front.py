@@ -85,6 +85,7 @@ class FrontProtocol(Protocol):
         for ex in [self.current, *self.queue]:
             if ex is not None:
                 ex.client_gone()
+                self.router.finished(ex)  # logged once, even if only its body was still due
         self.queue.clear()
 
     def dataReceived(self, data: bytes) -> None:
@@ -235,6 +236,9 @@ class FrontProtocol(Protocol):
                 kind="error",
             )
         )
+        cancel, ex.on_gone = ex.on_gone, None
+        if cancel is not None:
+            cancel()  # stop whatever was still going to answer it (a wait, an upstream)
 
     def _arm(self, seconds: float) -> None:
         """Time out ``seconds`` from now (one timer, moved lazily: no churn per request)."""

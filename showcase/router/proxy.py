@@ -174,6 +174,7 @@ class ProxyRun:
         self.framing = body_framing(ex.head)
         self.conn: UpstreamConnection | None = None
         self.body_started = False
+        self.body_sent = False
         self.retried = False
         self.finished = False
 
@@ -221,6 +222,7 @@ class ProxyRun:
         self._end_body()
 
     def _end_body(self) -> None:
+        self.body_sent = True
         conn = self.conn
         if conn is not None and conn.transport is not None:
             conn.transport.unregisterProducer()  # type: ignore[attr-defined]
@@ -247,6 +249,11 @@ class ProxyRun:
         self.ex.write(data)
 
     def response_end(self) -> None:
+        if self.conn is not None and self.framing != "none" and not self.body_sent:
+            # Answered before the whole request body went out: the rest of it is
+            # dropped, so this connection must not carry another request.
+            self.conn.no_reuse()
+            self._end_body()
         front = self.ex.front.transport
         if front is not None and not self.ex.gone:
             front.unregisterProducer()  # type: ignore[attr-defined]
@@ -264,7 +271,7 @@ class ProxyRun:
             return
         if conn is not None and conn.reused and self.framing == "none" and not self.retried:
             self.retried = True  # a stale keep-alive connection: try a fresh one
-            self.pool.acquire(self.key).addCallbacks(self._connected, self._connect_failed)
+            self.pool.connect(self.key).addCallbacks(self._connected, self._connect_failed)
             return
         self.log.warn(
             "upstream {key} failed before answering: {reason}", key=self.key, reason=reason.value

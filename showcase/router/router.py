@@ -165,7 +165,7 @@ class Router:
 
     def _not_ready(self, ex: Exchange, name: str, failure: Failure) -> None:
         self.supervisor.request_finished(name)
-        if ex.gone:
+        if ex.gone or ex.response_started:
             return
         page = self.dispatcher.maintenance
         if failure.check(TenantUnavailable):
@@ -181,7 +181,7 @@ class Router:
     def _forward(self, ex: Exchange, decision: ToTenant, addr: tuple[str, int]) -> None:
         name = decision.tenant.name
         sup = self.supervisor
-        if ex.gone:
+        if ex.gone or ex.response_started:
             sup.request_finished(name)
             return
         key = (addr[0], addr[1], False)

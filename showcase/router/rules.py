@@ -91,7 +91,8 @@ class Rules:
                 if url != route.target:
                     rest = None  # the target names the whole path
                 elif route.strip_path:
-                    rest = "/" + (m.group(1) if m.re.groups else "").lstrip("/")
+                    kept = (m.group(1) or "") if m.re.groups else path[m.end() :]
+                    rest = "/" + kept.lstrip("/")
                 else:
                     rest = path
             elif route.prefix is not None and path.startswith(route.prefix):

@@ -84,6 +84,10 @@ class UpstreamConnection(Protocol):
         if self.transport is not None:
             send_now(self.transport, data)
 
+    def no_reuse(self) -> None:
+        """Close this connection after the current response instead of pooling it."""
+        self._keep_alive = False
+
     def abort(self) -> None:
         """Drop the connection (the client went away mid-exchange)."""
         self.sink = None
@@ -131,7 +135,10 @@ class UpstreamConnection(Protocol):
         status = self._parser.get_status_code()
         keep_alive = self._parser.should_keep_alive()
         if 100 <= status < 200:
-            return  # interim responses are dropped (Expect is answered by the router)
+            # Interim responses (103 Early Hints...) are dropped, with their reason and
+            # headers (Expect is answered by the router).
+            self._headers, self._reason = [], b""
+            return
         framing = "close"
         for name, value in self._headers:
             if name == b"content-length":
@@ -237,6 +244,10 @@ class UpstreamPool:
         conn = self.acquire_idle(key)
         if conn is not None:
             return succeed(conn)
+        return self.connect(key)
+
+    def connect(self, key: Key) -> Deferred[UpstreamConnection]:
+        """A new connection to ``key`` (never an idle one)."""
         connecting = client_endpoint(self.reactor, key, self.connect_timeout).connect(
             _Factory(self, key)
         )

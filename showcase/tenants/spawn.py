@@ -47,8 +47,12 @@ def signal_group(pid: int, signum: int = signal.SIGTERM) -> bool:
     try:
         os.killpg(pid, signum)
     except (ProcessLookupError, PermissionError):
-        # Not (yet) a group leader: the launcher may not have called setsid.
+        # Not (yet) a group leader: the launcher may not have called setsid.  Only
+        # a process still in our own group is that child; a pid reused by another
+        # process since is left alone.
         try:
+            if os.getpgid(pid) != os.getpgrp():
+                return False
             os.kill(pid, signum)
         except (ProcessLookupError, PermissionError):
             return False

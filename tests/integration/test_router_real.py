@@ -408,3 +408,36 @@ def test_config_check_names_file_line_and_key(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert f"{bad}:3: server.statik" in result.stderr
+
+
+def test_showcase_reload_command_signals_the_pidfile_process(
+    tmp_path: Path, started: list[Router]
+) -> None:
+    """`showcase reload --pidfile F` makes the running router re-read its config."""
+    router = Router(tmp_path, config(tmp_path, tenant_yaml("/a/", "alpha")))
+    started.append(router)
+    assert router.get("/b/hello")[0] == 404
+    both = tenant_yaml("/a/", "alpha") + tenant_yaml("/b/", "beta")
+    router.config_path.write_text(config(tmp_path, both))
+    result = subprocess.run(
+        [sys.executable, "-m", "showcase.cli", "reload", "--pidfile", str(router.pidfile)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    wait_for(lambda: "reloaded" in router.log(), 10, "the reload")
+    assert router.get("/b/hello")[2] == b"hello from beta path=/b/hello"
+
+
+def test_json_logging_writes_one_json_object_a_line(tmp_path: Path, started: list[Router]) -> None:
+    """With logging.format json, the router's own lines, tenant output and access lines are JSON."""
+    router = Router(
+        tmp_path, config(tmp_path, tenant_yaml("/a/", "alpha"), "logging:\n  format: json\n")
+    )
+    started.append(router)
+    assert router.get("/a/hello")[0] == 200
+    wait_for(lambda: '"uri":"/a/hello"' in router.log(), 5, "the access line")
+    records = [json.loads(line) for line in router.log().splitlines() if line.strip()]
+    assert any(r.get("uri") == "/a/hello" and r.get("tenant") == "a" for r in records)
+    assert any(r.get("source") == "a" and r.get("stream") == "stdout" for r in records)
+    assert any("listening" in r.get("message", "") for r in records)

@@ -223,11 +223,18 @@ class Upstream:
         return self.received().partition(b"\r\n\r\n")[2]
 
     def reply(self, data: bytes) -> None:
-        self.wire.protocol.dataReceived(data)  # type: ignore[union-attr]
+        assert self.wire.protocol is not None
+        self.wire.protocol.dataReceived(data)
 
     def close(self) -> None:
         """The upstream closes the connection."""
         self.wire.peer_closed(ConnectionDone())
+
+
+def wire_of(conn: UpstreamConnection) -> Wire:
+    """The fake socket under one of the router's upstream connections."""
+    assert isinstance(conn.transport, Wire)
+    return conn.transport
 
 
 class FakeSupervisor:
@@ -310,18 +317,27 @@ class RouterHarness:
     def pending_connects(self) -> int:
         return len(self.clock.tcpClients) - self._accepted
 
-    def upstream(self) -> Upstream:
-        """Complete the oldest connection attempt the router made."""
+    def accept(self) -> tuple[Protocol, Wire]:
+        """Complete the oldest connection attempt the router made: its protocol and wire."""
         assert self.pending_connects() > 0, "the router did not connect anywhere"
         host, port, factory, _, _ = self.clock.tcpClients[self._accepted]
         self._accepted += 1
         wrapper = factory.buildProtocol(IPv4Address("TCP", host, port))
+        assert isinstance(wrapper, Protocol)
         wire = Wire(self.clock, IPv4Address("TCP", host, port))
         wire.protocol = wrapper
         wrapper.makeConnection(wire)
         inner = getattr(wrapper, "_wrappedProtocol", wrapper)
-        assert isinstance(inner, UpstreamConnection)
-        return Upstream(inner, wire, host, port)
+        assert isinstance(inner, Protocol)
+        return inner, wire
+
+    def upstream(self) -> Upstream:
+        """Complete the oldest connection attempt the router made (a pooled HTTP one)."""
+        protocol, wire = self.accept()
+        assert isinstance(protocol, UpstreamConnection)
+        address = wire.getPeer()
+        assert isinstance(address, IPv4Address)
+        return Upstream(protocol, wire, address.host, address.port)
 
     def refuse(self) -> None:
         """Fail the oldest connection attempt the router made."""

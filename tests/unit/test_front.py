@@ -171,11 +171,6 @@ def test_declared_body_over_max_body_is_413_without_reaching_the_router(h: Route
     assert h.pending_connects() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the 413 is written on behalf of the in-flight exchange, but its ProxyRun is "
-    "not stopped: once the tenant is ready the refused request is still sent to it",
-)
 def test_chunked_body_growing_over_max_body_is_413_and_never_reaches_the_tenant(
     h: RouterHarness,
 ) -> None:
@@ -311,6 +306,16 @@ def test_body_of_a_locally_answered_request_is_read_and_dropped(h: RouterHarness
     h.clock.advance(0)
     assert [r.status for r in client.responses()] == [404, 404]
     assert not client.closed
+
+
+def test_client_leaving_during_a_dropped_body_is_still_logged(h: RouterHarness) -> None:
+    """A 404 sent while the request body was still arriving is logged when the client leaves."""
+    client = h.client()
+    client.send(b"POST /missing HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123456789")
+    assert client.response().status == 404
+    client.leave()
+    [line] = h.access()
+    assert (line["status"], line["uri"]) == (404, "/missing")
 
 
 def test_request_ids_are_kept_or_made(h: RouterHarness) -> None:

@@ -78,11 +78,6 @@ def test_regex_route_with_strip_path_keeps_the_first_group(tmp_path: Path) -> No
     assert origin.target == b"/a/b"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="strip_path with a group-less regex sends '/' for every request, "
-    "dropping the rest of the path (rules.py uses group 1 or nothing)",
-)
 def test_regex_route_without_a_group_strips_the_matched_prefix(tmp_path: Path) -> None:
     """With strip_path and a regex without groups, the matched part is stripped, not the rest."""
     origin = proxied(
@@ -158,7 +153,12 @@ def test_first_matching_redirect_wins(tmp_path: Path) -> None:
     """Of several matching redirects the first one is used."""
     found = rules(
         tmp_path,
-        "routes:\n  redirects:\n    - {from: '^/a', to: /first}\n    - {from: '^/a/b', to: /second}\n",
+        """
+routes:
+  redirects:
+    - {from: '^/a', to: /first}
+    - {from: '^/a/b', to: /second}
+""",
     ).redirect_for(request("/a/b"), "/a/b")
     assert found is not None and location(found) == b"/first"
 
