@@ -43,7 +43,10 @@ def main() -> None:
         after = rss_mb(router.proc.pid)
     finally:
         router.stop()
-    print(f"router RSS with {args.tenants} configured tenants, none running: {at_start:.1f} MB at start, {after:.1f} MB after 1000 requests (target <= 60 MB)")
+    print(
+        f"router RSS with {args.tenants} configured tenants, none running: {at_start:.1f} MB "
+        f"at start, {after:.1f} MB after 1000 requests (target <= 60 MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -61,7 +61,9 @@ http {{
 
 
 def nginx_run(seconds: int) -> dict[str, dict[str, float]] | None:
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    nginx = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None
+    )
     if nginx is None:
         return None
     work = Path(tempfile.mkdtemp(prefix="showcase-nginx-"))
@@ -94,7 +96,9 @@ def main() -> None:
         through = f"http://127.0.0.1:{router.port}/hello/x"
         urllib.request.urlopen(through).read()  # cold start the tenant
         direct = f"http://127.0.0.1:{TENANT_PORT}/hello/x"
-        results = {"direct": {"c1": wrk(direct, 1, args.seconds), "c32": wrk(direct, 32, args.seconds)}}
+        results = {
+            "direct": {"c1": wrk(direct, 1, args.seconds), "c32": wrk(direct, 32, args.seconds)}
+        }
         c1 = wrk(through, 1, args.seconds)
         before = cpu_seconds(router.proc.pid)
         c32 = wrk(through, 32, args.seconds)
@@ -108,7 +112,8 @@ def main() -> None:
         router.stop()
         shutil.rmtree(public, ignore_errors=True)
 
-    print(f"{'path':8} {'c1 req/s':>9} {'c1 p50':>8} {'c1 p99':>8} {'c32 req/s':>10} {'c32 p50':>8} {'c32 p99':>8} {'share':>6}")
+    columns = ("c1 req/s", "c1 p50", "c1 p99", "c32 req/s", "c32 p50", "c32 p99", "share")
+    print(f"{'path':8} " + " ".join(f"{c:>9}" for c in columns))
     base = results["direct"]["c32"]["rps"]
     for name, r in results.items():
         print(
@@ -119,7 +124,8 @@ def main() -> None:
     added = results["router"]["c1"]["p50"] - results["direct"]["c1"]["p50"]
     print(f"router CPU per proxied request (c32): {cpu_us:.0f} us (target <= 200)")
     print(f"added p50 latency at 1 connection: {added:.3f} ms (target <= 0.3)")
-    print(f"through-router share of direct at 32 connections: {c32['rps'] / base * 100:.1f}% (target >= 45%)")
+    share = c32["rps"] / base * 100
+    print(f"through-router share of direct at 32 connections: {share:.1f}% (target >= 45%)")
     print(f"static 10 KB file, 32 connections: {static['rps']:.0f} req/s (target >= 6000)")
 
 
