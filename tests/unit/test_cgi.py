@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, AnyStr, cast
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from processfakes import FakeProcess, FakeProcessReactor
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionDone, ProcessDone, ProcessTerminated
-from twisted.internet.interfaces import IProcessProtocol, IProcessTransport, IReactorProcess
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from showcase.config import ConfigError, load_config, parse_config
 from showcase.config.model import CgiScript, Limits
@@ -352,89 +351,11 @@ def test_parsing_text_alone_does_not_look_at_files() -> None:
 # --- a run over fake wires ---------------------------------------------------------------------
 
 
-class FakeProcess:
-    """What spawnProcess returned: records stdin, lets a test play the script."""
-
-    def __init__(self, protocol: IProcessProtocol, args: list[str], env: dict[str, str]) -> None:
-        self.protocol = protocol
-        self.args = args
-        self.env = env
-        self.pid = 4242
-        self.stdin = b""
-        self.stdin_closed = False
-        self.producer: object = None
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.stdin += data
-
-    def closeStdin(self) -> None:
-        self.stdin_closed = True
-
-    def registerProducer(self, producer: object, streaming: bool) -> None:
-        self.producer = producer
-
-    def unregisterProducer(self) -> None:
-        self.producer = None
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def loseConnection(self) -> None:
-        self.closed = True
-
-    def out(self, data: bytes) -> None:
-        self.protocol.childDataReceived(1, data)
-
-    def err(self, data: bytes) -> None:
-        self.protocol.childDataReceived(2, data)
-
-    def stdout_closed(self) -> None:
-        self.protocol.childConnectionLost(1)
-
-    def exit(self, code: int = 0, sig: int | None = None) -> None:
-        ok = code == 0 and sig is None
-        reason = ProcessDone(0) if ok else ProcessTerminated(code or None, sig)
-        self.protocol.processExited(Failure(reason))
-
-    def end(self, code: int = 0) -> None:
-        reason = ProcessDone(0) if code == 0 else ProcessTerminated(code)
-        self.protocol.processEnded(Failure(reason))
-
-
-@implementer(IReactorProcess)
-class FakeProcessReactor(MemoryReactorClock):
-    def __init__(self) -> None:
-        super().__init__()
-        self.processes: list[FakeProcess] = []
-
-    def spawnProcess(
-        self,
-        processProtocol: IProcessProtocol,
-        executable: bytes | str,
-        args: Sequence[bytes | str],
-        env: Mapping[AnyStr, AnyStr] | None = None,
-        path: bytes | str | None = None,
-        uid: int | None = None,
-        gid: int | None = None,
-        usePTY: bool = False,
-        childFDs: Mapping[int, int | str] | None = None,
-    ) -> IProcessTransport:
-        env_text = {os.fsdecode(k): os.fsdecode(v) for k, v in (env or {}).items()}
-        process = FakeProcess(processProtocol, [os.fsdecode(a) for a in args], env_text)
-        processProtocol.makeConnection(cast(IProcessTransport, process))
-        self.processes.append(process)
-        return cast(IProcessTransport, process)
-
-
 class CgiOnlyRouter:
     """The router surface FrontProtocol uses; every request runs one CgiRun."""
 
     def __init__(self, script: CgiScript) -> None:
-        self.reactor = FakeProcessReactor()
+        self.reactor = FakeProcessReactor(first_pid=4242)
         self.script = script
         self.limits = Limits()
         self.connections: set[FrontProtocol] = set()
@@ -509,7 +430,7 @@ def test_output_streams_as_it_comes_and_ends_when_the_script_has_exited() -> Non
     assert b"content-type: text/plain" in wire.response().lower()
     assert wire.response().endswith(b"\r\n\r\n6\r\nfirst \r\n")
     process.out(b"second")
-    process.stdout_closed()
+    process.close_stdout()
     assert not wire.response().endswith(b"0\r\n\r\n")
     process.exit()
     assert wire.response().endswith(b"6\r\nsecond\r\n0\r\n\r\n")
@@ -567,7 +488,7 @@ def test_exit_without_a_header_is_502() -> None:
     wire = Wire()
     process = wire.send(GET)
     process.err(b"Traceback: boom\n")
-    process.stdout_closed()
+    process.close_stdout()
     process.exit(1)
     assert wire.response().startswith(b"HTTP/1.1 502 ")
     assert wire.router.successes == 0
@@ -587,7 +508,7 @@ def test_short_body_against_content_length_cuts_the_connection() -> None:
     wire = Wire()
     process = wire.send(GET)
     process.out(b"Content-Length: 10\r\n\r\nshort")
-    process.stdout_closed()
+    process.close_stdout()
     process.exit()
     assert wire.transport.disconnected
 
@@ -597,7 +518,7 @@ def test_head_request_keeps_content_length_without_a_body() -> None:
     wire = Wire()
     process = wire.send(b"HEAD /cgi/run HTTP/1.1\r\nHost: h\r\n\r\n")
     process.out(b"Content-Length: 10\r\n\r\n")
-    process.stdout_closed()
+    process.close_stdout()
     process.exit()
     assert b"content-length: 10\r\n" in wire.response().lower()
     assert wire.response().endswith(b"\r\n\r\n")
@@ -609,7 +530,7 @@ def test_output_beyond_content_length_is_dropped() -> None:
     wire = Wire()
     process = wire.send(GET)
     process.out(b"Content-Length: 2\r\n\r\nokEXTRA")
-    process.stdout_closed()
+    process.close_stdout()
     process.exit()
     assert wire.response().endswith(b"\r\n\r\nok")
     assert not wire.transport.disconnected

@@ -6,124 +6,16 @@ import os
 import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import AnyStr, cast
 
 import pytest
+from processfakes import FakeProcessReactor, KillLog
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ProcessDone, ProcessTerminated
-from twisted.internet.interfaces import IProcessProtocol, IProcessTransport, IReactorProcess
-from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import capturedLogs, formatEvent
-from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from showcase.config.model import Hook
 from showcase.tenants.childlog import ChildOutput
 from showcase.tenants.hooks import KILL_AFTER, PIPE_GRACE, HookRunner, reload_requested
 from showcase.tenants.spawn import LAUNCHER
-
-# --- a fake process reactor (same shape as in test_managed.py) -------------------------------
-
-
-def _reason(code: int = 0, sig: int | None = None) -> Failure:
-    if code == 0 and sig is None:
-        return Failure(ProcessDone(0))
-    return Failure(ProcessTerminated(exitCode=None if sig else code, signal=sig))
-
-
-class FakeProcess:
-    """A spawned process that a test ends by hand (what spawnProcess returned)."""
-
-    def __init__(
-        self,
-        protocol: IProcessProtocol,
-        args: Sequence[str],
-        env: Mapping[str, str],
-        path: str | None,
-        pid: int,
-    ) -> None:
-        self.protocol = protocol
-        self.args = list(args)
-        self.env = dict(env)
-        self.path = path
-        self.pid = pid
-        self.stdin_closed = False
-
-    @property
-    def argv(self) -> list[str]:
-        """The command the launcher runs (after ``python -I -S launch.py ROUTER_PID``)."""
-        return self.args[5:]
-
-    def closeStdin(self) -> None:
-        self.stdin_closed = True
-
-    def output(self, fd: int, data: bytes) -> None:
-        self.protocol.childDataReceived(fd, data)
-
-    def exit(self, code: int = 0, sig: int | None = None) -> None:
-        """The process itself exits (its pipes may still be open)."""
-        self.protocol.processExited(_reason(code, sig))
-
-    def end(self, code: int = 0, sig: int | None = None) -> None:
-        """The pipes close too: processEnded."""
-        self.protocol.processEnded(_reason(code, sig))
-
-    def finish(self, code: int = 0, sig: int | None = None) -> None:
-        self.exit(code, sig)
-        self.end(code, sig)
-
-
-@implementer(IReactorProcess)
-class FakeProcessReactor(MemoryReactorClock):
-    """MemoryReactorClock that records spawnProcess calls as FakeProcess objects.
-
-    The code under test uses only ``pid`` and ``closeStdin`` of the transport.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.processes: list[FakeProcess] = []
-        self.refuse: Exception | None = None
-        self._next_pid = 1000
-
-    def spawnProcess(
-        self,
-        processProtocol: IProcessProtocol,
-        executable: bytes | str,
-        args: Sequence[bytes | str],
-        env: Mapping[AnyStr, AnyStr] | None = None,
-        path: bytes | str | None = None,
-        uid: int | None = None,
-        gid: int | None = None,
-        usePTY: bool = False,
-        childFDs: Mapping[int, int | str] | None = None,
-    ) -> IProcessTransport:
-        if self.refuse is not None:
-            raise self.refuse
-        self._next_pid += 1
-        process = FakeProcess(
-            processProtocol,
-            [os.fsdecode(arg) for arg in args],
-            {os.fsdecode(k): os.fsdecode(v) for k, v in (env or {}).items()},
-            None if path is None else os.fsdecode(path),
-            self._next_pid,
-        )
-        transport = cast(IProcessTransport, process)
-        processProtocol.makeConnection(transport)
-        self.processes.append(process)
-        return transport
-
-
-class KillLog:
-    """Records the signals the code under test sends to process groups."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, int]] = []
-
-    def __call__(self, pid: int, signum: int) -> bool:
-        self.sent.append((pid, signum))
-        return True
-
 
 # --- fixtures --------------------------------------------------------------------------------
 

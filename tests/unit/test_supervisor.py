@@ -13,9 +13,8 @@ from typing import Any
 
 import attrs
 import pytest
+from processfakes import FakeProcess, FakeProcessReactor
 from twisted.internet.defer import CancelledError, Deferred, succeed
-from twisted.internet.error import ProcessDone, ProcessTerminated
-from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
 from showcase.config.model import (
@@ -28,64 +27,10 @@ from showcase.config.model import (
     TenantHooks,
 )
 from showcase.tenants.ports import PortAllocator
-from showcase.tenants.spawn import LAUNCHER
 from showcase.tenants.supervisor import Supervisor, TenantUnavailable
 
 TIMEOUT = 300.0
 GRACE = 10.0
-
-
-class FakeProcess:
-    """What spawnProcess returned: remembers argv/env/cwd and drives the protocol."""
-
-    def __init__(
-        self, proto: Any, args: Sequence[str], env: Mapping[str, str], path: str | None, pid: int
-    ) -> None:
-        self.proto = proto
-        self.argv = list(args[args.index(LAUNCHER) + 2 :])  # drop the launcher prefix
-        self.env = dict(env)
-        self.path = path
-        self.pid = pid
-        proto.makeConnection(self)
-
-    def say(self, data: bytes, fd: int = 1) -> None:
-        self.proto.childDataReceived(fd, data)
-
-    def ready_line(self) -> None:
-        self.say(b'{"ready": true, "port": 0}\n')
-
-    def exit(self, code: int | None = 0, sig: int | None = None) -> None:
-        if code == 0 and sig is None:
-            self.proto.processEnded(Failure(ProcessDone(0)))
-        else:
-            self.proto.processEnded(Failure(ProcessTerminated(code, sig)))
-
-    def closeStdin(self) -> None:
-        pass
-
-
-class ProcessReactor(MemoryReactorClock):
-    """A memory reactor that records spawnProcess calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.processes: list[FakeProcess] = []
-        self.spawn_error: Exception | None = None
-
-    def spawnProcess(
-        self,
-        proto: Any,
-        executable: str,
-        args: Sequence[str],
-        env: Mapping[str, str],
-        path: str | None = None,
-        **kw: Any,
-    ) -> FakeProcess:
-        if self.spawn_error is not None:
-            raise self.spawn_error
-        process = FakeProcess(proto, args, env, path, 1000 + len(self.processes))
-        self.processes.append(process)
-        return process
 
 
 def make_tenant(name: str = "a", **changes: Any) -> Tenant:
@@ -115,7 +60,7 @@ def make_config(*tenants: Tenant, hooks: Hooks | None = None, **pools: Any) -> C
 
 @attrs.define
 class Harness:
-    reactor: ProcessReactor
+    reactor: FakeProcessReactor
     supervisor: Supervisor
     events: list[tuple[Any, ...]]  # hooks and signals, in order
     hook_results: list[Deferred[bool]]
@@ -143,7 +88,7 @@ class Harness:
 def harness(
     config: Config, hooks_wait: bool = False, base_env: Mapping[str, str] | None = None
 ) -> Harness:
-    reactor = ProcessReactor()
+    reactor = FakeProcessReactor(first_pid=1000)
     events: list[tuple[Any, ...]] = []
     hook_results: list[Deferred[bool]] = []
     probes: dict[int, bool] = {}
@@ -200,7 +145,7 @@ def test_cold_start_ready_line(h: Harness) -> None:
     d = h.supervisor.ready("a")
     assert not d.called
     assert h.supervisor.state("a") == "starting"
-    h.process.say(b"booting\n")
+    h.process.out(b"booting\n")
     assert not d.called
     h.process.ready_line()
     assert d.result == ("127.0.0.1", 4000)
@@ -212,10 +157,10 @@ def test_cold_start_ready_line(h: Harness) -> None:
 def test_ready_line_split_across_reads(h: Harness) -> None:
     """A ready line that arrives in pieces is still recognised."""
     d = h.supervisor.ready("a")
-    h.process.say(b'{"rea')
-    h.process.say(b'dy": true}')
+    h.process.out(b'{"rea')
+    h.process.out(b'dy": true}')
     assert not d.called
-    h.process.say(b"\n")
+    h.process.out(b"\n")
     assert d.called
 
 
@@ -237,9 +182,9 @@ def test_command_env_and_cwd(h: Harness) -> None:
 def test_output_is_forwarded_raw(h: Harness) -> None:
     """Everything the child writes, ready line included, goes to output()."""
     h.supervisor.ready("a")
-    h.process.say(b"out\n")
+    h.process.out(b"out\n")
     h.process.ready_line()
-    h.process.say(b"err", fd=2)
+    h.process.err(b"err")
     assert h.output == [
         ("a", "stdout", b"out\n"),
         ("a", "stdout", b'{"ready": true, "port": 0}\n'),
@@ -265,7 +210,7 @@ def test_cold_start_health_check(h: Harness) -> None:
 def test_polling_stops_when_the_process_exits(h: Harness) -> None:
     """No probe is sent after the child has exited."""
     h.supervisor.ready("a").addErrback(lambda _: None)
-    h.process.exit(1)
+    h.process.end(1)
     probes = len([e for e in h.events if e[0] == "probe"])
     h.reactor.advance(1)
     assert len([e for e in h.events if e[0] == "probe"]) == probes
@@ -336,7 +281,7 @@ def test_start_delay_is_honoured() -> None:
 
 def test_spawn_failure_is_unavailable(h: Harness) -> None:
     """If the process cannot be spawned the waiter gets TenantUnavailable and the port is freed."""
-    h.reactor.spawn_error = OSError("fork failed")
+    h.reactor.refuse = OSError("fork failed")
     error = failure_of(h.supervisor.ready("a"))
     assert isinstance(error, TenantUnavailable) and error.status == 503
     assert h.supervisor.state("a") == "stopped"
@@ -384,7 +329,7 @@ def test_idle_stop_exactly_at_timeout() -> None:
         ("kill", process.pid),
     ]
     assert h.kills() == [(process.pid, signal.SIGTERM)]
-    process.exit(0)
+    process.end(0)
     assert h.supervisor.state("a") == "stopped"
     assert h.supervisor.pid("a") is None
     assert h.ports.allocated == frozenset()
@@ -409,7 +354,7 @@ def test_sigkill_after_stop_timeout(h: Harness) -> None:
     assert h.kills() == [(process.pid, signal.SIGTERM)]
     h.reactor.advance(0.001)
     assert h.kills() == [(process.pid, signal.SIGTERM), (process.pid, signal.SIGKILL)]
-    process.exit(None, signal.SIGKILL)
+    process.end(None, signal.SIGKILL)
     assert h.supervisor.state("a") == "stopped"
 
 
@@ -417,7 +362,7 @@ def test_no_sigkill_after_a_prompt_exit(h: Harness) -> None:
     """A tenant that exits on SIGTERM is not sent SIGKILL later."""
     process = h.start_ready()
     h.reactor.advance(TIMEOUT)
-    process.exit(0)
+    process.end(0)
     h.reactor.advance(GRACE * 2)
     assert h.kills() == [(process.pid, signal.SIGTERM)]
 
@@ -469,7 +414,7 @@ def test_request_while_draining_starts_a_fresh_process() -> None:
     h.reactor.advance(TIMEOUT)
     d = h.supervisor.ready("a")
     assert not d.called and len(h.reactor.processes) == 1
-    old.exit(0)
+    old.end(0)
     assert h.supervisor.state("a") == "starting"
     h.process.ready_line()
     assert d.called and h.process is not old
@@ -482,7 +427,7 @@ def test_request_while_draining_starts_a_fresh_process() -> None:
 def test_crash_is_noticed_and_next_request_restarts(h: Harness) -> None:
     """A ready tenant that dies is stopped at once; the next ready() starts a new one."""
     old = h.start_ready()
-    old.exit(1)
+    old.end(1)
     assert h.supervisor.state("a") == "stopped"
     assert h.supervisor.ready_now("a") is None
     assert h.ports.allocated == frozenset()
@@ -495,7 +440,7 @@ def test_crash_is_noticed_and_next_request_restarts(h: Harness) -> None:
 def test_crash_before_ready_fails_the_waiters(h: Harness) -> None:
     """A tenant that dies while starting fails its waiters with a 503 naming the exit."""
     d = h.supervisor.ready("a")
-    h.process.exit(None, signal.SIGSEGV)
+    h.process.end(None, signal.SIGSEGV)
     error = failure_of(d)
     assert isinstance(error, TenantUnavailable) and error.status == 503
     assert "SIGSEGV" in error.message
@@ -504,7 +449,7 @@ def test_crash_before_ready_fails_the_waiters(h: Harness) -> None:
 def crash_three_times(h: Harness) -> None:
     for _ in range(3):
         h.supervisor.ready("a").addErrback(lambda _: None)
-        h.process.exit(1)
+        h.process.end(1)
         h.reactor.advance(1)
 
 
@@ -581,7 +526,7 @@ def test_changed_tenant_restarts_once_idle(h: Harness) -> None:
     h.supervisor.request_finished("a")
     assert h.supervisor.state("a") == "draining"
     assert h.supervisor.describe("a")["last_stop"] == "reload"
-    old.exit(0)
+    old.end(0)
     h.supervisor.ready("a")
     assert h.process.argv == ["v2", "4000"]
 
@@ -599,7 +544,7 @@ def test_starting_tenant_with_changed_definition_restarts_for_its_waiters(h: Har
     old = h.process
     h.supervisor.update(make_config(make_tenant(command=("v2", "${port}"))))
     assert h.supervisor.state("a") == "draining"
-    old.exit(None, signal.SIGTERM)
+    old.end(None, signal.SIGTERM)
     assert h.process.argv == ["v2", "4000"]
     h.process.ready_line()
     assert d.called
@@ -615,7 +560,7 @@ def test_removed_tenant_stops_after_its_requests(h: Harness) -> None:
     assert h.supervisor.state("a") == "ready"
     h.supervisor.request_finished("a")
     assert h.supervisor.state("a") == "draining"
-    process.exit(0)
+    process.end(0)
     with pytest.raises(KeyError):
         h.supervisor.state("a")
     h.supervisor.request_finished("a")  # late bookkeeping for a gone tenant is ignored
@@ -634,9 +579,9 @@ def test_stop_service_stops_every_tenant() -> None:
     done = h.supervisor.stopService()
     assert h.hooks() == ["tenant.stop a", "tenant.stop b"]
     assert sorted(h.kills()) == [(a.pid, signal.SIGTERM), (b.pid, signal.SIGTERM)]
-    a.exit(0)
+    a.end(0)
     assert not done.called
-    b.exit(0)
+    b.end(0)
     assert done.called
     assert [h.supervisor.state(n) for n in "abc"] == ["stopped"] * 3
 
@@ -646,7 +591,7 @@ def test_stop_service_fails_waiters_and_refuses_starts(h: Harness) -> None:
     d = h.supervisor.ready("a")
     h.supervisor.stopService()
     assert isinstance(failure_of(d), TenantUnavailable)
-    h.process.exit(None, signal.SIGTERM)
+    h.process.end(None, signal.SIGTERM)
     assert isinstance(failure_of(h.supervisor.ready("a")), TenantUnavailable)
     assert len(h.reactor.processes) == 1
 
