@@ -27,6 +27,11 @@ class Options(usage.Options):
     def postOptions(self) -> None:
         from showcase.config import ConfigError, load_config, parse_config
 
+        if "twisted.internet.reactor" not in sys.modules and sys.platform.startswith("linux"):
+            from showcase.reactor import install
+
+            install()  # twistd chose no --reactor: use ours
+
         try:
             if self["config"] is None:
                 path = os.path.join(DATA_DIR, "demo.yml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -10,14 +11,28 @@ from datetime import datetime
 
 from .exchange import Exchange
 
+_str = json.encoder.encode_basestring_ascii
+_LINE = (
+    '{"@timestamp":%s,"client_ip":%s,"remote_user":%s,"method":%s,"uri":%s,"status":%d,'
+    '"body_bytes_sent":%d,"request_id":%s,"request_time":"%.3f","tenant":%s,'
+    '"response_type":%s,"destination":%s,"user_agent":%s,"referer":%s}'
+)
 TOKEN = re.compile(rb"[A-Za-z0-9._~+/=:-]{1,128}")
 
 
+_PREFIX = os.urandom(8).hex()
+_serial = itertools.count(1)
+
+
 def request_id(incoming: bytes | None) -> str:
-    """The incoming ``X-Request-Id`` if it is a short token, else a new one."""
+    """The incoming ``X-Request-Id`` if it is a short token, else a new one.
+
+    New ids are a random per-process prefix and a counter (32 hex digits):
+    unique without a system call per request.
+    """
     if incoming is not None and TOKEN.fullmatch(incoming):
         return incoming.decode("ascii")
-    return os.urandom(16).hex()
+    return f"{_PREFIX}{next(_serial):016x}"
 
 
 class AccessLog:
@@ -38,21 +53,32 @@ class AccessLog:
     def log(self, ex: Exchange) -> None:
         head = ex.head
         now = self.clock()
-        xff = head.header(b"x-forwarded-for")
-        fields = {
-            "@timestamp": self.timestamp(now),
-            "client_ip": xff.decode("latin-1") if xff else head.client_ip,
-            "remote_user": ex.remote_user or "-",
-            "method": head.method.decode("latin-1"),
-            "uri": head.target.decode("latin-1"),
-            "status": ex.status,
-            "body_bytes_sent": ex.bytes_sent,
-            "request_id": ex.request_id,
-            "request_time": f"{max(0.0, now - ex.started):.3f}",
-            "tenant": ex.tenant or "",
-            "response_type": ex.kind,
-            "destination": ex.destination or "",
-            "user_agent": (head.header(b"user-agent") or b"").decode("latin-1"),
-            "referer": (head.header(b"referer") or b"").decode("latin-1"),
-        }
-        self.write(json.dumps(fields, separators=(",", ":")))
+        client = user_agent = referer = b""
+        for name, value in head.headers:
+            if name == b"x-forwarded-for" and not client:
+                client = value
+            elif name == b"user-agent":
+                user_agent = value
+            elif name == b"referer":
+                referer = value
+        # Formatted by hand (each string escaped by the C JSON escaper): the
+        # general encoder was a fifth of the router's own time per request.
+        self.write(
+            _LINE
+            % (
+                _str(self.timestamp(now)),
+                _str(client.decode("latin-1") if client else head.client_ip),
+                _str(ex.remote_user or "-"),
+                _str(head.method.decode("latin-1")),
+                _str(head.target.decode("latin-1")),
+                ex.status,
+                ex.bytes_sent,
+                _str(ex.request_id),
+                max(0.0, now - ex.started),
+                _str(ex.tenant or ""),
+                _str(ex.kind),
+                _str(ex.destination or ""),
+                _str(user_agent.decode("latin-1")),
+                _str(referer.decode("latin-1")),
+            )
+        )

@@ -12,8 +12,8 @@ fresh connection; any other failure before the head is a 502.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
-import attrs
 from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -39,6 +39,7 @@ HOP_BY_HOP = frozenset(
 _REPLACED = frozenset(
     {b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"x-request-id"}
 )
+_DROP = HOP_BY_HOP | _REPLACED | {b"expect"}  # Expect is answered by the router itself
 
 BAD_GATEWAY = Reply(
     502,
@@ -58,9 +59,8 @@ def connection_tokens(headers: Headers) -> frozenset[bytes]:
     return frozenset(tokens)
 
 
-@attrs.frozen
-class Forwarding:
-    """What the upstream is told about the original request."""
+class Forwarding(NamedTuple):
+    """What the upstream is told about the original request (a tuple: made per request)."""
 
     request_id: str
     trust_proxy: bool
@@ -79,31 +79,34 @@ def request_head(
     ``overrides`` (lower-case names) replace the request's headers of the
     same name, after the ``X-Forwarded-*`` values are computed.
     """
-    overrides = overrides or {}
-    drop = HOP_BY_HOP | connection_tokens(head.headers) | _REPLACED | overrides.keys()
-    if tunnel:
-        drop = drop - {b"connection", b"upgrade"}
+    drop = _DROP
+    tokens = connection_tokens(head.headers)
+    if tokens or overrides or tunnel:
+        drop = drop | tokens | (overrides or {}).keys()
+        if tunnel:
+            drop = drop - {b"connection", b"upgrade"}
     lines = [b"%s %s HTTP/1.1\r\n" % (head.method, target)]
     xff: list[bytes] = []
     xhost = xproto = None
     host = b""
-    chunked = False
+    chunked = has_length = False
     for name, value in head.headers:
-        if name == b"x-forwarded-for":
-            xff.append(value)
-        elif name == b"x-forwarded-host":
-            xhost = value
-        elif name == b"x-forwarded-proto":
-            xproto = value
-        elif name == b"host":
+        if name == b"host":
             host = value
-        elif name == b"transfer-encoding":
-            chunked = b"chunked" in value.lower()
-        elif name == b"expect":
-            continue  # answered by the router itself
-        if name not in drop and name != b"expect":
-            lines.append(b"%s: %s\r\n" % (name, value))
-    if chunked and head.header(b"content-length") is None:
+        if name in drop:
+            if name == b"x-forwarded-for":
+                xff.append(value)
+            elif name == b"x-forwarded-host":
+                xhost = value
+            elif name == b"x-forwarded-proto":
+                xproto = value
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            continue
+        if name == b"content-length":
+            has_length = True
+        lines.append(b"%s: %s\r\n" % (name, value))
+    if chunked and not has_length:
         lines.append(b"transfer-encoding: chunked\r\n")
     xff.append(head.client_ip.encode("ascii", "replace"))
     if not (fwd.trust_proxy and xhost):
@@ -116,7 +119,8 @@ def request_head(
         b"x-forwarded-proto": xproto,
         b"x-request-id": fwd.request_id.encode("ascii"),
     }
-    forwarded.update(overrides)
+    if overrides:
+        forwarded.update(overrides)
     lines.extend(b"%s: %s\r\n" % (k, v) for k, v in forwarded.items() if v)
     if tunnel and head.header(b"connection") is None:
         lines.append(b"connection: upgrade\r\n")

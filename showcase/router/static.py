@@ -162,12 +162,10 @@ class StaticFiles:
     def lookup(self, head: RequestHead, path: str) -> Reply | None:
         """Serve `path` (the percent-decoded, possibly rewritten request path) directly as a file,
         or None to fall through."""
-        if not self._servable(head):
-            return None
         local = self._strip_root(path)
         ext = _extension(local)
         allowed = self._static.allowed_extensions
-        if not ext or (allowed and ext not in allowed):
+        if not ext or (allowed and ext not in allowed) or not self._servable(head):
             return None
         found = self._find(local)
         if found is None:
@@ -182,10 +180,8 @@ class StaticFiles:
         static = self._static
         if not (static.try_files or static.normalize_trailing_slashes):
             return None
-        if not self._servable(head):
-            return None
         local = self._strip_root(path)
-        if _extension(local):
+        if _extension(local) or not self._servable(head):
             return None
         if (
             static.normalize_trailing_slashes

@@ -75,6 +75,7 @@ class TenantController:
         self._stop_waiters: list[Deferred[None]] = []
         self._spawn_call: DelayedCall | None = None  # start_delay pending
         self._idle_call: DelayedCall | None = None
+        self._idle_at: float | None = None  # when the idle timer is due (moved lazily)
 
     @property
     def name(self) -> str:
@@ -136,6 +137,8 @@ class TenantController:
         self.life.stop()
         self.stop_reason = reason
         self._touch()
+        cancel_call(self._idle_call)
+        self._idle_call = None
         process = self.process
         if process is None:  # still in start_delay: nothing to stop
             cancel_call(self._spawn_call)
@@ -167,7 +170,13 @@ class TenantController:
             return
         self._touch()
         timeout = self._shared.config.applications.pools.timeout
-        self._idle_call = self._shared.reactor.callLater(timeout, self._idle_timeout)
+        self._idle_at = self.last_used + timeout
+        # One timer, moved lazily: a busy tenant costs no callLater/cancel per request.
+        call = self._idle_call
+        if call is None or not call.active():
+            self._idle_call = self._shared.reactor.callLater(timeout, self._idle_timeout)
+        elif call.getTime() > self._idle_at:
+            call.reset(timeout)
 
     # -- starting ---------------------------------------------------------------
 
@@ -253,6 +262,12 @@ class TenantController:
 
     def _idle_timeout(self) -> None:
         self._idle_call = None
+        if self._idle_at is None:
+            return
+        left = self._idle_at - self._now()
+        if left > 0:
+            self._idle_call = self._shared.reactor.callLater(left, self._idle_timeout)
+            return
         if self._idle():
             self.stop("idle" if self.life.state is State.READY else "idle, never ready")
 
@@ -299,8 +314,7 @@ class TenantController:
 
     def _touch(self) -> None:
         self.last_used = self._now()
-        cancel_call(self._idle_call)
-        self._idle_call = None
+        self._idle_at = None  # the timer, if any, finds nothing due and ends
 
     def _hooks(self, hooks: Sequence[Hook], which: str, process: TenantProcess) -> Deferred[None]:
         """Run tenant hooks with the tenant's env in its root; failures are only logged."""

@@ -45,6 +45,10 @@ class DelayedCall(TypingProtocol):
 
     def cancel(self) -> None: ...
 
+    def getTime(self) -> float: ...
+
+    def reset(self, secondsFromNow: float) -> None: ...
+
 
 def cancel_call(call: DelayedCall | None) -> None:
     """Cancel ``call`` if it is still pending."""
