@@ -135,16 +135,14 @@ def test_large_upload_and_download_stream_with_flat_memory(
     assert peak_download - before < 20 * 1024, (before, peak_download)
 
 
-def test_websocket_echo_through_the_tunnel(tmp_path: Path, started: list[Router]) -> None:
-    """An Upgrade request is tunnelled byte for byte: a WebSocket echo works through the router."""
-    router = Router(tmp_path, config(tmp_path, tenant_yaml("/", "root")))
-    started.append(router)
+def open_websocket(router: Router, path: str) -> tuple[socket.socket, bytes]:
+    """A WebSocket handshake through the router; the socket and bytes read after the head."""
     sock = socket.create_connection(("127.0.0.1", router.port), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
         (
-            "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
     )
     head = b""
@@ -155,15 +153,37 @@ def test_websocket_echo_through_the_tunnel(tmp_path: Path, started: list[Router]
         hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
     )
     assert accept in head
+    return sock, head.split(b"\r\n\r\n", 1)[1]
+
+
+def test_websocket_echo_through_the_tunnel(tmp_path: Path, started: list[Router]) -> None:
+    """An Upgrade request is tunnelled byte for byte: a WebSocket echo works through the router."""
+    router = Router(tmp_path, config(tmp_path, tenant_yaml("/a/", "alpha")))
+    started.append(router)
+    sock, frame = open_websocket(router, "/a/ws")
     message = b"dance card"
     mask = os.urandom(4)
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(message))
     sock.sendall(bytes([0x81, 0x80 | len(message)]) + mask + masked)
-    frame = head.split(b"\r\n\r\n", 1)[1]
     while len(frame) < 2 + len(message):
         frame += sock.recv(4096)
     assert frame[0] == 0x81 and frame[2 : 2 + len(message)] == message
     sock.close()
+
+
+def test_open_websocket_keeps_its_tenant_running(tmp_path: Path, started: list[Router]) -> None:
+    """A tenant with an open WebSocket outlives pools.timeout; an idle one beside it stops."""
+    both = tenant_yaml("/a/", "alpha") + tenant_yaml("/b/", "beta")
+    router = Router(tmp_path, config(tmp_path, both, timeout="1s"))
+    started.append(router)
+    ws_pid, idle_pid = pid_of(router, "/a/"), pid_of(router, "/b/")
+    sock, _ = open_websocket(router, "/a/ws")
+    try:
+        wait_for(lambda: not alive(idle_pid), 10, "the idle tenant to stop")
+        assert alive(ws_pid)
+    finally:
+        sock.close()
+    wait_for(lambda: not alive(ws_pid), 10, "the tenant to stop once its WebSocket closed")
 
 
 def test_idle_stop_runs_the_stop_hook_and_ends_the_process(

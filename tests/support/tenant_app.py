@@ -179,7 +179,7 @@ class App(Resource):
 
 
 class Root(Resource):
-    """``/ws`` goes to the WebSocket echo (built on first use: autobahn is slow to import)."""
+    """``.../ws`` goes to the WebSocket echo (built on first use: autobahn is slow to import)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -187,7 +187,7 @@ class Root(Resource):
         self._ws: Any = None
 
     def getChild(self, path: bytes, request: Request) -> Any:
-        if path == b"ws" and not request.postpath:
+        if request.path.rstrip(b"/").endswith(b"/ws"):  # /ws, or /<tenant path>/ws
             if self._ws is None:
                 self._ws = _websocket_echo()
             return self._ws
