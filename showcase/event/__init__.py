@@ -1,0 +1,1 @@
+"""The per-event app: one process per event over its SQLite database."""

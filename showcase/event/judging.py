@@ -1,0 +1,11 @@
+"""Routes of the event app: judging (being written)."""
+
+from __future__ import annotations
+
+from klein import Klein
+
+from .context import Context
+
+
+def register(app: Klein, ctx: Context) -> None:
+    """Add this area's routes to ``app``."""
