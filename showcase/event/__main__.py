@@ -5,7 +5,8 @@ event's defaults if missing), ``SHOWCASE_SCOPE`` (``2025/boston``, the
 event's path below the site root; a value starting with ``/`` is the whole
 URL prefix), ``SHOWCASE_ROOT`` (the site's ``root_path``, e.g.
 ``/showcase``), ``SHOWCASE_TENANT`` (its name, for logs), ``PORT`` (0 = any
-free port), ``HOST`` (default 127.0.0.1).  Once listening it prints one JSON
+free port), ``HOST`` (default 127.0.0.1), ``SHOWCASE_POPULATE=demo`` (a missing database
+is created as the demo event instead of an empty one).  Once listening it prints one JSON
 line, ``{"ready": true, "port": N}``.
 
 Start-up time is what a judge waits for after an idle stop, so the imports
@@ -48,7 +49,12 @@ def main() -> None:
     env = os.environ
     path = env.get("SHOWCASE_DB") or os.path.join("db", "demo.sqlite3")
     name = env.get("SHOWCASE_TENANT") or os.path.splitext(os.path.basename(path))[0]
-    create(path, lambda conn: populate_new_event(conn, name))
+    if env.get("SHOWCASE_POPULATE") == "demo":
+        from showcase.event.demo import populate_demo
+
+        create(path, populate_demo)
+    else:
+        create(path, lambda conn: populate_new_event(conn, name))
     ctx = Context(EventDB(path), prefix_from_env(env))
     site = Site(mount(build_app(ctx), ctx.prefix))
     site.noisy = False

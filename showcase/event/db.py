@@ -51,21 +51,33 @@ def create(path: str, populate: Populate | None = None) -> bool:
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".sqlite3", dir=directory)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file would be, not mkstemp's 0600
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
+            # Nobody sees this file until it is linked into place: build it in
+            # one transaction without a sync per statement, then sync it once.
+            conn.execute("PRAGMA synchronous=OFF")
             with open(SCHEMA) as f:
-                conn.executescript(f.read())
-            conn.execute("BEGIN")
+                conn.executescript("BEGIN;\n" + f.read())
             if populate is not None:
                 populate(conn)
             conn.execute("COMMIT")
         finally:
             conn.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         try:
             os.link(tmp, path)
         except FileExistsError:
             return False
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
         return True
     finally:
         os.unlink(tmp)

@@ -34,7 +34,11 @@ AGES = (
     ("D", "86+"),
 )
 
-SMOOTH, RHYTHM, NIGHTCLUB, COUNTRY = "American Smooth", "American Rhythm", "Nightclub", "Country"
+SMOOTH = "American Smooth"
+RHYTHM = "American Rhythm"
+NIGHTCLUB = "Nightclub"
+COUNTRY = "Country Western"
+STYLES = (SMOOTH, RHYTHM, NIGHTCLUB, COUNTRY)
 
 # The 30 dances in the seed's order, each with the style whose agenda categories it joins.
 DANCES = (
@@ -70,13 +74,6 @@ DANCES = (
     ("Polka", COUNTRY),
 )
 
-STYLES = (SMOOTH, RHYTHM, NIGHTCLUB, COUNTRY)
-STYLE_NAMES = {
-    SMOOTH: "American Smooth",
-    RHYTHM: "American Rhythm",
-    NIGHTCLUB: "Nightclub",
-    COUNTRY: "Country Western",
-}
 SOLOS = "Solos"
 MULTI = "Multi-Dance"
 
@@ -102,8 +99,8 @@ def agenda_names() -> list[str]:
     """The default agenda in order: Closed and Open per style, then Solos and Multi-Dance."""
     names = []
     for style in STYLES:
-        names.append(f"Closed {STYLE_NAMES[style]}")
-        names.append(f"Open {STYLE_NAMES[style]}")
+        names.append(f"Closed {style}")
+        names.append(f"Open {style}")
     return [*names, SOLOS, MULTI]
 
 
@@ -145,8 +142,8 @@ def populate_new_event(
             "dances",
             name=dance,
             order=order,
-            closed_category_id=categories[f"Closed {STYLE_NAMES[style]}"],
-            open_category_id=categories[f"Open {STYLE_NAMES[style]}"],
+            closed_category_id=categories[f"Closed {style}"],
+            open_category_id=categories[f"Open {style}"],
             solo_category_id=categories[SOLOS],
             multi_category_id=categories[MULTI],
         )

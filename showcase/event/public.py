@@ -1,11 +1,161 @@
-"""Routes of the event app: public (being written)."""
+"""Public pages of an event (no auth, no forms): the heat list, the counter, current.json.
+
+``<scope>/public/heats`` lists every scheduled heat (number > 0, solos included),
+searchable by name, back number or studio (``?query=``, and as you type with the
+``heatlist`` Stimulus controller), the heat on the floor marked ``id="current-heat"``.
+``<scope>/public/counter`` shows the current heat large in the event's counter
+colour; its ``#current-heat`` element is the fragment :func:`current_heat_fragment`
+renders, which :func:`publish_current_heat` sends as a turbo-stream on
+``current-heat-<db>``.  ``<scope>/public/current.json`` is the counter's polling
+fallback.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from klein import Klein
+from twisted.web.server import Request
 
 from .context import Context
+from .heatdata import (
+    FloorHeat,
+    agenda_names,
+    agenda_sections,
+    format_number,
+    heat_on_floor,
+    heat_starts,
+    last_update,
+    scheduled_heats,
+    scheduler_data,
+)
+
+_COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20}|rgba?\([0-9., %]{5,40}\)")
+DEFAULT_COLOR = "#FFFFFF"
 
 
 def register(app: Klein, ctx: Context) -> None:
-    """Add this area's routes to ``app``."""
+    """Add the public pages to ``app``."""
+
+    @app.route("/public/heats", methods=["GET"], endpoint="public_heat_list")
+    def heat_list(request: Request) -> bytes:
+        query = _arg(request, b"query").strip()
+        heats = scheduled_heats(ctx.db)
+        current = current_number(ctx)
+        sections = agenda_sections(ctx.db, heats, heat_starts(scheduler_data(ctx.db)))
+        visible = _matches(query)
+        return ctx.render(
+            request,
+            "public/heats.html",
+            sections=sections,
+            current=current,
+            query=query,
+            visible=visible,
+            section_visible=lambda section: any(visible(h) for h in section.heats),
+            last_update=last_update(ctx.db),
+        )
+
+    @app.route("/public/counter", methods=["GET"], endpoint="public_counter")
+    def counter(request: Request) -> bytes:
+        heat = heat_on_floor(ctx.db, current_number(ctx))
+        return ctx.render(
+            request,
+            "public/counter.html",
+            color=counter_color(ctx.event()),
+            fragment=current_heat_fragment(ctx, heat),
+        )
+
+    @app.route("/public/current.json", methods=["GET"], endpoint="public_current_json")
+    def current_json(request: Request) -> bytes:
+        request.setHeader(b"cache-control", b"no-store")
+        return ctx.json(request, current_heat_info(ctx))
+
+
+def _arg(request: Request, name: bytes) -> str:
+    args: dict[bytes, list[bytes]] = request.args or {}
+    values = args.get(name) or [b""]
+    return values[0].decode("utf-8", "replace")
+
+
+def _matches(query: str) -> Any:
+    """A test for a heat: does it hold every word of ``query``?"""
+    words = query.lower().split()
+
+    def visible(heat: FloorHeat) -> bool:
+        text = heat.search_text
+        return all(word in text for word in words)
+
+    return visible
+
+
+def current_number(ctx: Context) -> int:
+    """``events.current_heat`` (0 when unset)."""
+    try:
+        return int(ctx.db.value("SELECT current_heat FROM events ORDER BY id LIMIT 1") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def counter_color(event: dict[str, Any]) -> str:
+    """The event's counter colour, if it is a plain CSS colour; else white."""
+    color = str(event.get("counter_color") or "").strip()
+    return color if _COLOR.fullmatch(color) else DEFAULT_COLOR
+
+
+def current_heat_info(ctx: Context) -> dict[str, Any]:
+    """The heat on the floor as JSON: number, dance, category, couples."""
+    number = current_number(ctx)
+    heat = heat_on_floor(ctx.db, number)
+    info: dict[str, Any] = {
+        "current_heat": number,
+        "dance": None,
+        "kind": None,
+        "category": None,
+        "couples": [],
+        "last_update": last_update(ctx.db),
+    }
+    if heat is not None:
+        info["dance"] = heat.dance
+        info["kind"] = heat.kind
+        info["category"] = agenda_names(ctx.db).get(heat.agenda_id or 0)
+        info["couples"] = [
+            {
+                "back": e.back,
+                "names": e.names,
+                "studio": e.studio,
+                "ballroom": e.ballroom,
+            }
+            for e in heat.entries
+        ]
+    return info
+
+
+def current_heat_fragment(ctx: Context, heat: FloorHeat | None = None) -> str:
+    """The ``#current-heat`` element: number, dance, category and couples of the current heat."""
+    number = current_number(ctx)
+    if heat is None:
+        heat = heat_on_floor(ctx.db, number)
+    category = agenda_names(ctx.db).get(heat.agenda_id or 0, "") if heat else ""
+    template = ctx.env.get_template("public/_current_heat.html")
+    return template.render(
+        number=number,
+        label=format_number(number) if number else "0",
+        heat=heat,
+        category=category,
+        last_update=last_update(ctx.db),
+    )
+
+
+def current_heat_stream(ctx: Context) -> str:
+    """A turbo-stream replacing ``#current-heat`` with the current heat."""
+    return (
+        '<turbo-stream action="replace" target="current-heat"><template>'
+        + current_heat_fragment(ctx)
+        + "</template></turbo-stream>"
+    )
+
+
+def publish_current_heat(ctx: Context) -> None:
+    """Send the current heat to ``current-heat-<db>`` (counters and heat lists follow it)."""
+    ctx.publish(f"current-heat-{ctx.db.name}", current_heat_stream(ctx))

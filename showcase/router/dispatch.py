@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import attrs
 
+from showcase.cable.streams import tenant_db
 from showcase.config.model import CgiScript, Config, Tenant
 
 from . import replay
@@ -58,7 +59,23 @@ class ToCgi:
     script: CgiScript
 
 
-Decision = Reply | ToTenant | ToOrigin | ToCgi
+@attrs.frozen
+class ToHub:
+    """A cable connection (WebSocket): ``tenant_db`` set when opened under a tenant's path;
+    ``every_tenant`` lets a root connection subscribe to non-public streams (auth is off)."""
+
+    tenant_db: str | None
+    tenant: str | None = None  # the tenant's name, for the access log
+    every_tenant: bool = False
+
+
+@attrs.frozen
+class ToBroadcast:
+    """A POST to the broadcast endpoint from loopback: publish its body."""
+
+
+BROADCAST = ToBroadcast()
+Decision = Reply | ToTenant | ToOrigin | ToCgi | ToHub | ToBroadcast
 
 
 class Dispatcher:
@@ -70,11 +87,11 @@ class Dispatcher:
         self.maintenance = MaintenancePage(config.maintenance_page())
         self.tenants = {t.path: t for t in config.applications.tenants}
         cable = config.cable
-        self.cable_paths = (
-            {cable.path} | {t.path + "cable" for t in config.applications.tenants}
-            if cable.enabled
-            else set()
-        )
+        self.cable_paths: dict[str, ToHub] = {}
+        if cable.enabled:
+            for t in config.applications.tenants:
+                self.cable_paths[t.path + "cable"] = ToHub(tenant_db(t), t.name)
+            self.cable_paths[cable.path] = ToHub(None, every_tenant=not config.auth.enabled)
         self.fly_app = os.environ.get("FLY_APP_NAME")
 
     def tenant_for(self, path: str) -> Tenant | None:
@@ -107,12 +124,20 @@ class Dispatcher:
                 return text(
                     403, f"Forbidden: {path} is only accessible from localhost", "broadcast"
                 )
-            return NOT_FOUND  # the real-time hub answers here once it exists
+            if head.method != b"POST":
+                return Reply(
+                    405,
+                    ((b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"POST")),
+                    b"Method Not Allowed\n",
+                    kind="broadcast",
+                )
+            return BROADCAST
         allowed, ex.remote_user = self.auth.check(head)
         if not allowed:
             return self.auth.challenge()
-        if path in self.cable_paths:
-            return NOT_FOUND  # the real-time hub answers here once it exists
+        hub = self.cable_paths.get(path)
+        if hub is not None:
+            return hub
         found = self.rules.redirect_for(head, path)
         if found is not None:
             return found

@@ -50,6 +50,8 @@ class FrontProtocol(Protocol):
         self.parsing: Exchange | None = None
         self.tunnel: Protocol | None = None
         self.upgrading: Exchange | None = None
+        self.owner: Protocol | None = None  # took the connection over (the cable hub)
+        self._taker: tuple[Protocol, bytes] | None = None
         self.closed = False
         self._pauses: set[str] = set()
         self._last_request = False  # one without keep-alive was parsed: nothing may follow
@@ -80,6 +82,8 @@ class FrontProtocol(Protocol):
         self._disarm()
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
+        if self.owner is not None:
+            self.owner.connectionLost(reason)
         if self.tunnel is not None and self.tunnel.transport is not None:
             self.tunnel.transport.loseConnection()
         for ex in [self.current, *self.queue]:
@@ -89,6 +93,9 @@ class FrontProtocol(Protocol):
         self.queue.clear()
 
     def dataReceived(self, data: bytes) -> None:
+        if self.owner is not None:
+            self.owner.dataReceived(data)
+            return
         if self.tunnel is not None:
             assert self.tunnel.transport is not None
             self.tunnel.transport.write(data)
@@ -278,6 +285,8 @@ class FrontProtocol(Protocol):
         self.upgrading = ex
         ex.early_data += rest
         self.pause("upgrade")
+        if self._taker is not None:
+            self._finish_hand_over()
 
     def start_tunnel(self, upstream: Protocol) -> None:
         """From now on, bytes from the client go to ``upstream`` as they are."""
@@ -285,6 +294,30 @@ class FrontProtocol(Protocol):
         self.upgrading = None
         self.current = None  # the tunnel logs itself when it closes
         self._disarm()
+        self.resume("upgrade")
+
+    def hand_over(self, protocol: Protocol, head: bytes) -> None:
+        """This upgrade's connection now belongs to ``protocol`` (the cable hub).
+
+        ``protocol`` gets the transport, then ``head`` (the request head,
+        rebuilt) and whatever the client sent after it, then every later byte
+        and the connection's end.  Called while the head is being handled,
+        the hand-over completes once the parser has reported the upgrade.
+        """
+        self._taker = (protocol, head)
+        if self.upgrading is not None:
+            self._finish_hand_over()
+
+    def _finish_hand_over(self) -> None:
+        assert self._taker is not None and self.upgrading is not None
+        (protocol, head), self._taker = self._taker, None
+        ex, self.upgrading = self.upgrading, None
+        early, ex.early_data = ex.early_data, b""
+        self.owner = protocol
+        self.current = None  # the owner logs the exchange when the connection ends
+        self._disarm()
+        protocol.makeConnection(self.transport)
+        protocol.dataReceived(head + early)
         self.resume("upgrade")
 
 

@@ -37,7 +37,13 @@ HOP_BY_HOP = frozenset(
     }
 )
 _REPLACED = frozenset(
-    {b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"x-request-id"}
+    {
+        b"x-forwarded-for",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-request-id",
+        b"x-remote-user",  # only the router says who the user is
+    }
 )
 _DROP = HOP_BY_HOP | _REPLACED | {b"expect"}  # Expect is answered by the router itself
 
@@ -65,6 +71,7 @@ class Forwarding(NamedTuple):
     request_id: str
     trust_proxy: bool
     scheme: bytes = b"http"
+    remote_user: str | None = None  # the Basic-auth user the router let in
 
 
 def request_head(
@@ -119,6 +126,8 @@ def request_head(
         b"x-forwarded-proto": xproto,
         b"x-request-id": fwd.request_id.encode("ascii"),
     }
+    if fwd.remote_user:
+        forwarded[b"x-remote-user"] = fwd.remote_user.encode("utf-8")
     if overrides:
         forwarded.update(overrides)
     lines.extend(b"%s: %s\r\n" % (k, v) for k, v in forwarded.items() if v)

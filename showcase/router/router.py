@@ -7,28 +7,33 @@ connection pool, the access log, and the set of open client connections.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import TimeoutError as DeferredTimeout
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from showcase.cable.streams import Scope
 from showcase.config.model import CgiScript, Config
 from showcase.tenants.supervisor import Supervisor, TenantUnavailable
 
 from .accesslog import AccessLog, request_id
 from .auth import Authenticator
 from .cgi import CgiRun, basic_user, refusal, reload_target
-from .dispatch import Dispatcher, ToCgi, ToOrigin, ToTenant
+from .dispatch import Dispatcher, ToBroadcast, ToCgi, ToHub, ToOrigin, ToTenant, text
 from .exchange import Exchange
 from .front import FrontProtocol
 from .htpasswd import Htpasswd
-from .message import Reply
+from .message import Reply, RequestHead
 from .proxy import Forwarding, ProxyRun, request_head
 from .tunnel import open_tunnel
+
+if TYPE_CHECKING:
+    from showcase.cable.hub import Hub
 
 Expander = Callable[[str, Exchange], str]
 
@@ -45,17 +50,31 @@ def _header_value(template: str, ex: Exchange) -> bytes:
     return value.replace("$host", host).encode("latin-1", "replace")
 
 
+def head_bytes(head: RequestHead) -> bytes:
+    """``head`` as the client sent it (names lower-case), for a protocol taking over."""
+    lines = [b"%s %s HTTP/%s\r\n" % (head.method, head.target, head.version)]
+    lines.extend(b"%s: %s\r\n" % pair for pair in head.headers)
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
 class Router:
     log = Logger()
 
     def __init__(
-        self, reactor: Any, config: Config, supervisor: Supervisor, access: AccessLog
+        self,
+        reactor: Any,
+        config: Config,
+        supervisor: Supervisor,
+        access: AccessLog,
+        hub: Hub | None = None,
     ) -> None:
         from .upstream import UpstreamPool
 
         self.reactor = reactor
         self.supervisor = supervisor
         self.access = access
+        self.hub = hub  # the cable hub: kept across reloads (apply never replaces it)
         self.pool = UpstreamPool(reactor, reactor)
         self.connections: set[FrontProtocol] = set()
         self._htpasswd: Htpasswd | None = None
@@ -93,6 +112,10 @@ class Router:
             self._to_tenant(ex, decision)
         elif isinstance(decision, ToCgi):
             self._to_cgi(ex, decision.script)
+        elif isinstance(decision, ToHub):
+            self._to_hub(ex, decision)
+        elif isinstance(decision, ToBroadcast):
+            self._to_broadcast(ex)
         else:
             self._to_origin(ex, decision)
 
@@ -185,7 +208,7 @@ class Router:
             sup.request_finished(name)
             return
         key = (addr[0], addr[1], False)
-        fwd = Forwarding(ex.request_id, self.config.server.trust_proxy)
+        fwd = Forwarding(ex.request_id, self.config.server.trust_proxy, remote_user=ex.remote_user)
         if ex.upgrade:
             head = request_head(ex.head, decision.target, fwd, tunnel=True)
             sup.websocket_opened(name)
@@ -210,7 +233,7 @@ class Router:
         overrides = {b"host": origin.host_header}
         for name, value in route.headers:
             overrides[name.lower().encode("latin-1")] = _header_value(value, ex)
-        fwd = Forwarding(ex.request_id, self.config.server.trust_proxy)
+        fwd = Forwarding(ex.request_id, self.config.server.trust_proxy, remote_user=ex.remote_user)
         key = (origin.host, origin.port, origin.tls)
         response_headers = tuple(
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in route.response_headers
@@ -221,6 +244,64 @@ class Router:
             return
         head = request_head(ex.head, origin.target, fwd, overrides=overrides)
         ProxyRun(ex, self.pool, key, head, lambda: None, response_headers).start()
+
+    # -- the cable hub --------------------------------------------------------------------
+
+    def _to_hub(self, ex: Exchange, decision: ToHub) -> None:
+        ex.tenant = decision.tenant
+        ex.destination = "cable"
+        hub = self.hub
+        if hub is None:
+            self.reply(ex, text(503, "Live updates are off (cable disabled)", "websocket"))
+            return
+        if not ex.upgrade:
+            answer = text(426, "Upgrade Required: this is a WebSocket endpoint.", "websocket")
+            headers = (*answer.headers, (b"upgrade", b"websocket"))
+            self.reply(ex, Reply(426, headers, answer.body, kind="websocket"))
+            return
+        ex.kind = "websocket"
+
+        def closed(opened: bool) -> None:
+            ex.status = 101 if opened else 400
+            stats = getattr(proto, "trafficStats", None)
+            if stats is not None:
+                ex.bytes_sent = stats.preopenOutgoingOctetsWireLevel + stats.outgoingOctetsWireLevel
+            ex.response_complete = True
+            self.finished(ex)
+
+        proto = hub.connection(Scope(decision.tenant_db, decision.every_tenant), closed)
+        ex.front.hand_over(proto, head_bytes(ex.head))
+
+    def _to_broadcast(self, ex: Exchange) -> None:
+        ex.kind = "broadcast"
+        chunks: list[bytes] = []
+        ex.take_body(chunks.append, lambda: self._broadcast(ex, b"".join(chunks)))
+
+    def _broadcast(self, ex: Exchange, body: bytes) -> None:
+        try:
+            message = json.loads(body)
+        except ValueError:
+            self.reply(ex, text(400, "Bad Request: the body is not JSON", "broadcast"))
+            return
+        stream = message.get("stream") if isinstance(message, dict) else None
+        if not isinstance(stream, str) or not stream:
+            self.reply(ex, text(400, "Bad Request: no stream", "broadcast"))
+            return
+        ex.destination = f"cable:{stream}"
+        if self.hub is None:
+            self.reply(ex, text(503, "Live updates are off (cable disabled)", "broadcast"))
+            return
+
+        def sent(receivers: int) -> None:
+            if not ex.gone:
+                self.reply(ex, Reply(200, (), b"", kind="broadcast", destination=ex.destination))
+
+        def failed(failure: Failure) -> None:
+            self.log.warn("broadcast to {stream} failed: {e}", stream=stream, e=failure.value)
+            if not ex.gone:
+                self.reply(ex, text(503, "Service Unavailable: the bus is down", "broadcast"))
+
+        self.hub.publish(stream, message.get("data")).addCallbacks(sent, failed)
 
     # -- CGI scripts ----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from routerfakes import bare_exchange, load, request
 
 from showcase.config.model import Config
 from showcase.router.auth import Authenticator
-from showcase.router.dispatch import Decision, Dispatcher, ToOrigin, ToTenant
+from showcase.router.dispatch import Decision, Dispatcher, ToBroadcast, ToOrigin, ToTenant
 from showcase.router.htpasswd import Htpasswd
 from showcase.router.message import Headers, Reply, RequestHead
 
@@ -124,9 +124,10 @@ def test_broadcast_path_is_forbidden_from_other_hosts(tmp_path: Path) -> None:
 
 
 def test_broadcast_path_from_loopback_needs_no_credentials(tmp_path: Path) -> None:
-    """From loopback the broadcast endpoint is not challenged (404 until the hub exists)."""
+    """From loopback a POST to the broadcast endpoint is not challenged: it is a broadcast."""
     config = with_auth(tmp_path, "cable:\n  enabled: true\n")
-    assert reply(get(config, "/_broadcast", client_ip="127.0.0.1")).status == 404
+    head = request("/_broadcast", method=b"POST", client_ip="127.0.0.1")
+    assert isinstance(decide(config, head), ToBroadcast)
 
 
 # -- auth ------------------------------------------------------------------------------------

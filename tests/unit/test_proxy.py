@@ -192,6 +192,17 @@ def test_request_head_overrides_replace_headers_after_forwarding_is_computed() -
     assert data.endswith(b"\r\n\r\n")
 
 
+def test_the_tenant_learns_the_user_from_the_router_only() -> None:
+    """X-Remote-User is the user the router authenticated; a client's own is dropped."""
+    head = request("/x", headers=((b"Host", b"h"), (b"X-Remote-User", b"forged")))
+    lines = request_head(head, b"/x", Forwarding("rid", False, remote_user="judge1")).split(
+        b"\r\n"
+    )
+    assert b"x-remote-user: judge1" in lines and b"x-remote-user: forged" not in lines
+    anonymous = request_head(head, b"/x", Forwarding("rid", False)).split(b"\r\n")
+    assert not any(line.startswith(b"x-remote-user") for line in anonymous)
+
+
 def test_connection_tokens_are_case_insensitive() -> None:
     """Names listed in Connection are read case-insensitively, spaces trimmed."""
     assert connection_tokens(((b"connection", b"Keep-Alive ,  X-Foo"),)) == {
