@@ -47,9 +47,9 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="showcase-event-bench-")
     db = os.path.join(work, "demo.sqlite3")
     create(db, populate_demo)
-    with sqlite3.connect(db) as conn:
-        judge = conn.execute("SELECT id FROM people WHERE type = 'Judge' ORDER BY id").fetchone()[0]
-        heats = conn.execute(
+    with sqlite3.connect(db) as sql:
+        judge = sql.execute("SELECT id FROM people WHERE type = 'Judge' ORDER BY id").fetchone()[0]
+        heats = sql.execute(
             "SELECT h.id, h.number FROM heats h WHERE h.number > 0 AND h.category != 'Solo'"
             " ORDER BY h.number LIMIT 50"
         ).fetchall()

@@ -111,7 +111,7 @@ class BusBehaviour:
         inbox = Inbox(bus)
         await up(bus)
         await bus.subscribe("s")
-        payloads = ['"Zoë – Cha Cha"'.encode(), b"42", b"3.50", b""]
+        payloads = ['"Zoë: Cha Cha ♪"'.encode(), b"42", b"3.50", b""]
         for payload in payloads:
             await bus.publish("s", payload)
         assert [(await inbox.next())[1] for _ in payloads] == payloads

@@ -87,16 +87,19 @@ def redo(db: EventDB) -> int:
 
 
 def undo(db: EventDB) -> int:
+    """Every heat back to its ``prev_number``."""
     data = scheduler_data(db)
     return apply(db, scheduler.undo(data), data)
 
 
 def renumber(db: EventDB) -> int:
+    """Scheduled heats numbered 1..N (the scheduler refuses on a locked agenda)."""
     data = scheduler_data(db)
     return apply(db, scheduler.renumber(data), data)
 
 
 def schedule_unscheduled(db: EventDB) -> int:
+    """Heats at number 0 placed without moving the others."""
     data = scheduler_data(db)
     return apply(db, scheduler.schedule_unscheduled(data), data)
 

@@ -64,7 +64,8 @@ class Context:
         request.setResponseCode(status)
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
         values.setdefault("event", self.event())
-        values.setdefault("csrf_token", self.csrf_token(request))
+        if "csrf_token" not in values:  # public pages pass "" and set no cookie
+            values["csrf_token"] = self.csrf_token(request)
         return self.env.get_template(template).render(**values).encode("utf-8")
 
     def json(self, request: Request, value: Any, status: int = 200) -> bytes:

@@ -18,9 +18,9 @@ copy has none.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -30,7 +30,6 @@ from .context import display_name
 from .db import EventDB
 
 NOBODY = 0
-KINDS = ("Closed", "Open", "Solo", "Multi")
 
 
 @attrs.frozen
@@ -72,8 +71,8 @@ class FloorEntry:
 
     @property
     def subject(self) -> Dancer:
-        """The student of the couple: the follow when the lead is a professional."""
-        return self.follow if self.lead.type == "Professional" else self.lead
+        """The student of the couple: the follow when the lead is a professional (or Nobody)."""
+        return _subject(self.lead, self.follow)
 
     @property
     def dancers(self) -> tuple[Dancer, ...]:
@@ -119,17 +118,13 @@ class FloorHeat:
         return format_number(self.number)
 
     @property
-    def ballrooms(self) -> bool:
-        return any(e.ballroom for e in self.entries)
-
-    @property
     def search_text(self) -> str:
         return " ".join([self.label, self.dance.lower(), *(e.search_text for e in self.entries)])
 
 
 def format_number(number: float) -> str:
     """``12.0`` as ``12``, ``-12.0`` as ``-12``, ``12.5`` as ``12.5``."""
-    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+    return str(int(number)) if float(number).is_integer() else str(float(number))
 
 
 _SELECT = """
@@ -196,11 +191,15 @@ class _Lookup:
         return None
 
 
+def _subject(lead: Dancer, follow: Dancer) -> Dancer:
+    return follow if lead.type == "Professional" or lead.id == NOBODY else lead
+
+
 def _entry(row: sqlite3.Row, look: _Lookup) -> FloorEntry:
     lead, follow = look.person(row["lead_id"]), look.person(row["follow_id"])
     instructor = look.person(row["instructor_id"]) if row["instructor_id"] else None
-    subject = follow if lead.type == "Professional" else lead
-    pro = subject.type not in ("Student", "Placeholder", "")
+    subject = _subject(lead, follow)
+    pro = subject.id != NOBODY and subject.type not in ("Student", "")
     if row["entry_studio_id"] is not None:
         studio = look.studios.get(row["entry_studio_id"], "")
     else:
@@ -259,7 +258,7 @@ def group_heats(entries: Iterable[FloorEntry]) -> list[FloorHeat]:
             FloorHeat(
                 number=number,
                 dance=first.dance,
-                kind=first.kind,
+                kind="/".join(sorted({e.kind for e in couples})),  # "Closed/Open" when mixed
                 agenda_id=first.agenda_id,
                 entries=tuple(couples),
             )
@@ -493,93 +492,33 @@ def scheduler_settings(event: dict[str, Any]) -> sched.Settings:
     )
 
 
+_Record = TypeVar("_Record", bound=attrs.AttrsInstance)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _records(
+    db: EventDB, cls: type[_Record], table: str, **convert: Callable[[Any], Any]
+) -> tuple[_Record, ...]:
+    """Every row of ``table`` as a ``cls``, whose fields are named after the table's columns."""
+    names = [field.name for field in attrs.fields(cls)]
+    columns = ", ".join(f'"{name}"' for name in names)
+    return tuple(
+        cls(**{n: convert[n](row[n]) if n in convert else row[n] for n in names})
+        for row in db.query(f'SELECT {columns} FROM "{table}" ORDER BY id')
+    )
+
+
 def scheduler_data(db: EventDB) -> sched.EventData:
     """Everything the scheduler reads, from the event's rows."""
     event = db.one("SELECT * FROM events ORDER BY id LIMIT 1")
-    settings = scheduler_settings(dict(event) if event is not None else {})
-    people = tuple(
-        sched.Person(
-            id=r["id"],
-            type=r["type"],
-            studio_id=r["studio_id"],
-            level_id=r["level_id"],
-            age_id=r["age_id"],
-            exclude_id=r["exclude_id"],
-            available=r["available"],
-            name=r["name"],
-        )
-        for r in db.query(
-            "SELECT id, type, studio_id, level_id, age_id, exclude_id, available, name FROM people"
-        )
-    )
-    entries = tuple(
-        sched.Entry(
-            id=r["id"],
-            lead_id=r["lead_id"],
-            follow_id=r["follow_id"],
-            level_id=r["level_id"],
-            age_id=r["age_id"],
-            instructor_id=r["instructor_id"],
-            studio_id=r["studio_id"],
-        )
-        for r in db.query(
-            "SELECT id, lead_id, follow_id, level_id, age_id, instructor_id, studio_id FROM entries"
-        )
-    )
-    dances = tuple(
-        sched.Dance(
-            id=r["id"],
-            name=r["name"] or "",
-            order=r["order"],
-            closed_category_id=r["closed_category_id"],
-            open_category_id=r["open_category_id"],
-            solo_category_id=r["solo_category_id"],
-            multi_category_id=r["multi_category_id"],
-            pro_closed_category_id=r["pro_closed_category_id"],
-            pro_open_category_id=r["pro_open_category_id"],
-            pro_solo_category_id=r["pro_solo_category_id"],
-            pro_multi_category_id=r["pro_multi_category_id"],
-            heat_length=r["heat_length"],
-        )
-        for r in db.query("SELECT * FROM dances")
-    )
-    categories = tuple(
-        sched.Category(
-            id=r["id"],
-            name=r["name"] or "",
-            order=r["order"],
-            day=r["day"],
-            time=r["time"],
-            duration=r["duration"],
-            max_heat_size=r["max_heat_size"],
-            ballrooms=r["ballrooms"],
-            locked=bool(r["locked"]),
-        )
-        for r in db.query("SELECT * FROM categories")
-    )
-    heats = tuple(
-        sched.Heat(
-            id=r["id"],
-            entry_id=r["entry_id"],
-            dance_id=r["dance_id"],
-            category=r["category"] or sched.CLOSED,
-            number=float(r["number"] or 0),
-            prev_number=r["prev_number"],
-            ballroom=r["ballroom"] or None,
-        )
-        for r in db.query(
-            "SELECT id, entry_id, dance_id, category, number, prev_number, ballroom FROM heats"
-        )
-    )
-    solos = tuple(
-        sched.Solo(heat_id=r["heat_id"], order=r["order"], category_override_id=r["override"])
-        for r in db.query('SELECT heat_id, "order", category_override_id AS override FROM solos')
-    )
     formations = tuple(
         sched.Formation(heat_id=r["heat_id"], person_id=r["person_id"], on_floor=r["on_floor"] != 0)
         for r in db.query(
             "SELECT s.heat_id, f.person_id, f.on_floor FROM formations f"
-            " JOIN solos s ON s.id = f.solo_id"
+            " JOIN solos s ON s.id = f.solo_id ORDER BY f.id"
         )
     )
     scored = frozenset(
@@ -591,13 +530,20 @@ def scheduler_data(db: EventDB) -> sched.EventData:
         )
     )
     return sched.EventData(
-        settings=settings,
-        people=people,
-        entries=entries,
-        dances=dances,
-        categories=categories,
-        heats=heats,
-        solos=solos,
+        settings=scheduler_settings(dict(event) if event is not None else {}),
+        people=_records(db, sched.Person, "people"),
+        entries=_records(db, sched.Entry, "entries"),
+        dances=_records(db, sched.Dance, "dances", name=_text),
+        categories=_records(db, sched.Category, "categories", name=_text, locked=bool),
+        heats=_records(
+            db,
+            sched.Heat,
+            "heats",
+            category=lambda v: v or sched.CLOSED,
+            number=lambda v: float(v or 0),
+            ballroom=lambda v: v or None,
+        ),
+        solos=_records(db, sched.Solo, "solos"),
         formations=formations,
         levels=tuple(r[0] for r in db.query("SELECT id FROM levels ORDER BY id")),
         ages=tuple(r[0] for r in db.query("SELECT id FROM ages ORDER BY id")),

@@ -9,7 +9,7 @@ from .context import Context
 
 
 def register(app: Klein, ctx: Context) -> None:
-    @app.route("/", methods=["GET"])
+    @app.route("/", methods=["GET"], endpoint="home")
     def home(request: Request) -> bytes:
         judges = ctx.db.query("SELECT id, name FROM people WHERE type = 'Judge' ORDER BY name")
         counts = ctx.db.one(

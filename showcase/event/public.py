@@ -13,6 +13,7 @@ fallback.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from klein import Klein
@@ -48,6 +49,7 @@ def register(app: Klein, ctx: Context) -> None:
         return ctx.render(
             request,
             "public/heats.html",
+            csrf_token="",
             sections=sections,
             current=current,
             query=query,
@@ -62,6 +64,7 @@ def register(app: Klein, ctx: Context) -> None:
         return ctx.render(
             request,
             "public/counter.html",
+            csrf_token="",
             color=counter_color(ctx.event()),
             fragment=current_heat_fragment(ctx, heat),
         )
@@ -78,7 +81,7 @@ def _arg(request: Request, name: bytes) -> str:
     return values[0].decode("utf-8", "replace")
 
 
-def _matches(query: str) -> Any:
+def _matches(query: str) -> Callable[[FloorHeat], bool]:
     """A test for a heat: does it hold every word of ``query``?"""
     words = query.lower().split()
 

@@ -142,10 +142,10 @@ class Router:
 
     def drain(self, seconds: float) -> Deferred[None]:
         """Fires when no request is in flight (or after ``seconds``); then closes connections."""
-        self._drained = Deferred()
+        drained = self._drained = Deferred()
         self._drain_timer = self.reactor.callLater(seconds, self._close_all)
-        self._check_drained()
-        return self._drained
+        self._check_drained()  # with nothing in flight this fires (and clears) it at once
+        return drained
 
     def _check_drained(self) -> None:
         if self._drained is not None and not self.busy_connections():

@@ -15,7 +15,6 @@ from showcase.event.db import create, insert_row
 from showcase.event.defaults import populate_new_event
 from tests.eventsupport import EventClient
 
-
 _TEMPLATE = tempfile.TemporaryDirectory(prefix="organizer-tests-")
 _populate = partial(populate_new_event, name="Spring Showcase")
 

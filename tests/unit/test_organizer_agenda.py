@@ -62,7 +62,9 @@ def test_new_multi_dance(tmp_path: Path) -> None:
     data = dance_form(client, name="All Around Smooth", order="31", heat_length="3")
     data.update(closed_category_id="", open_category_id="", multi_category_id=multi)
     saved(client, "/dances/new", data, "/dances")
-    row = client.db.one("SELECT heat_length, multi_category_id FROM dances WHERE name = ?", ["All Around Smooth"])
+    row = client.db.one(
+        "SELECT heat_length, multi_category_id FROM dances WHERE name = ?", ["All Around Smooth"]
+    )
     assert tuple(row) == (3, int(multi))
 
 
@@ -108,7 +110,9 @@ def test_category_edited(tmp_path: Path) -> None:
     """Editing a category saves its new name and clears emptied fields."""
     client = new_event(tmp_path)
     solos = category_id(client, "Solos")
-    saved(client, f"/categories/{solos}/edit", {"name": "Solo Spotlight", "time": ""}, "/categories")
+    saved(
+        client, f"/categories/{solos}/edit", {"name": "Solo Spotlight", "time": ""}, "/categories"
+    )
     assert tuple(client.db.one("SELECT name, time FROM categories WHERE id = ?", [solos])) == (
         "Solo Spotlight",
         None,

@@ -1,4 +1,4 @@
-"""A student's entry grid: counts make unscheduled heats, extras are scratched, couples are checked."""
+"""A student's entry grid: counts make unscheduled heats, extras are scratched, couples checked."""
 
 from __future__ import annotations
 
@@ -74,12 +74,19 @@ def test_extras_scratched_not_deleted(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     waltz = dance_id(client, "Waltz")
-    entry = insert(client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2)
+    entry = insert(
+        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
+    )
     scheduled = insert(client, "heats", number=5, category="Closed", dance_id=waltz, entry_id=entry)
     insert(client, "heats", number=0, category="Closed", dance_id=waltz, entry_id=entry)
     insert(client, "scores", judge_id=1, heat_id=scheduled, value="G")
     path = f"/people/{couple.student}/entries"
-    saved(client, path, grid(couple, entry=str(entry), **{f"closed_{waltz}": "0"}), f"{path}?entry={entry}")
+    saved(
+        client,
+        path,
+        grid(couple, entry=str(entry), **{f"closed_{waltz}": "0"}),
+        f"{path}?entry={entry}",
+    )
     assert heats(client, entry) == [(waltz, "Closed", -5)]
     assert client.db.value("SELECT count(*) FROM scores") == 1
     _, body = client.get(f"{path}?entry={entry}")
@@ -91,10 +98,17 @@ def test_raising_a_count_restores_scratched_heats(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     waltz = dance_id(client, "Waltz")
-    entry = insert(client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2)
+    entry = insert(
+        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
+    )
     insert(client, "heats", number=-5, category="Closed", dance_id=waltz, entry_id=entry)
     path = f"/people/{couple.student}/entries"
-    saved(client, path, grid(couple, entry=str(entry), **{f"closed_{waltz}": "2"}), f"{path}?entry={entry}")
+    saved(
+        client,
+        path,
+        grid(couple, entry=str(entry), **{f"closed_{waltz}": "2"}),
+        f"{path}?entry={entry}",
+    )
     assert heats(client, entry) == [(waltz, "Closed", 5), (waltz, "Closed", 0)]
 
 
@@ -103,7 +117,9 @@ def test_entry_without_heats_is_removed(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     waltz = dance_id(client, "Waltz")
-    entry = insert(client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2)
+    entry = insert(
+        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
+    )
     insert(client, "heats", number=0, category="Closed", dance_id=waltz, entry_id=entry)
     path = f"/people/{couple.student}/entries"
     saved(client, path, grid(couple, entry=str(entry)), path)
@@ -124,7 +140,9 @@ def test_changing_level_updates_the_entry(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     waltz = dance_id(client, "Waltz")
-    entry = insert(client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2)
+    entry = insert(
+        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
+    )
     insert(client, "heats", number=4, category="Closed", dance_id=waltz, entry_id=entry)
     path = f"/people/{couple.student}/entries"
     data = grid(couple, entry=str(entry), level="5", **{f"closed_{waltz}": "1"})
@@ -156,7 +174,10 @@ def test_amateur_couple_with_instructor(tmp_path: Path) -> None:
     ("case", "message"),
     [
         ("two students", "Exactly one of lead, follow and instructor must be a Professional."),
-        ("pro and instructor", "Exactly one of lead, follow and instructor must be a Professional."),
+        (
+            "pro and instructor",
+            "Exactly one of lead, follow and instructor must be a Professional.",
+        ),
         ("no partner", "Choose a partner."),
         ("nobody", "Not one of the choices."),
         ("no level", "Choose a level."),

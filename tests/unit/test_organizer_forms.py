@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from showcase.event import couples, forms
+from showcase.event import couples, forms, settings_pages
 
 PARSERS: list[Callable[[str], Any]] = [
     forms.text,
@@ -59,6 +59,21 @@ def test_form_from_any_request_args(args: dict[bytes, list[bytes]]) -> None:
         form.field(name, forms.person_name, "")
         form.field(name, forms.integer, None)
     assert set(form.errors) <= set(form.values)
+
+
+@given(
+    values=st.dictionaries(st.sampled_from(settings_pages.FIELDS), field_text),
+    levels=st.integers(0, 10),
+    ages=st.integers(0, 10),
+)
+def test_settings_parser_only_collects_messages(
+    values: dict[str, str], levels: int, ages: int
+) -> None:
+    """Any settings post parses to messages beside known fields, never an exception."""
+    form = forms.Form(values)
+    parsed = settings_pages.parse_settings(form, levels, ages)
+    assert set(form.errors) <= set(settings_pages.FIELDS)
+    assert set(parsed) == set(settings_pages.FIELDS)
 
 
 @given(raw=st.text(max_size=60))

@@ -1,4 +1,4 @@
-"""Every organizer page renders, links its neighbours, and refuses form posts without a CSRF token."""
+"""Every organizer page renders and links the others; form posts without a CSRF token fail."""
 
 from __future__ import annotations
 
@@ -49,9 +49,7 @@ PAGES = [
 def test_page_renders(tmp_path: Path, path: str, text: str) -> None:
     """Each organizer page answers 200 with its content and the organizer links."""
     client, couple, solo = populated(tmp_path)
-    code, body = client.get(
-        path.format(studio=couple.studio, student=couple.student, solo=solo)
-    )
+    code, body = client.get(path.format(studio=couple.studio, student=couple.student, solo=solo))
     assert code == 200
     assert text in body
     assert 'name="csrf-token"' in body

@@ -28,7 +28,9 @@ def student_form(studio: int, **changes: str) -> dict[str, str]:
 
 
 def stored(client: EventClient, name: str) -> dict[str, object]:
-    return dict(client.db.one("SELECT * FROM people WHERE name = ?", [name]))
+    row = client.db.one("SELECT * FROM people WHERE name = ?", [name])
+    assert row is not None
+    return dict(row)
 
 
 def test_new_student_saved_last_first(tmp_path: Path) -> None:
@@ -53,7 +55,11 @@ def test_person_edited(tmp_path: Path) -> None:
     )
     saved(client, f"/people/{couple.student}/edit", data, "/people")
     row = stored(client, "Doe, Janet")
-    assert (row["id"], row["available"], row["exclude_id"]) == (couple.student, ">18:00", couple.pro)
+    assert (row["id"], row["available"], row["exclude_id"]) == (
+        couple.student,
+        ">18:00",
+        couple.pro,
+    )
 
 
 def test_filter_by_type_and_studio(tmp_path: Path) -> None:
@@ -82,7 +88,9 @@ def test_judge_gets_a_judges_row(tmp_path: Path) -> None:
     saved(client, "/people/new", data, "/people")
     row = stored(client, "Sheindlin, Judy")
     assert (row["studio_id"], row["role"]) == (0, None)
-    judge = client.db.one("SELECT present, ballroom, sort FROM judges WHERE person_id = ?", [row["id"]])
+    judge = client.db.one(
+        "SELECT present, ballroom, sort FROM judges WHERE person_id = ?", [row["id"]]
+    )
     assert tuple(judge) == (1, "B", "level")
 
 
@@ -166,7 +174,9 @@ def test_person_without_entries_deleted(tmp_path: Path) -> None:
     """A person with no entries is deleted, and others stop excluding them."""
     client = new_event(tmp_path)
     couple = Couple(client)
-    client.db.conn.execute("UPDATE people SET exclude_id = ? WHERE id = ?", [couple.student, couple.pro])
+    client.db.conn.execute(
+        "UPDATE people SET exclude_id = ? WHERE id = ?", [couple.student, couple.pro]
+    )
     saved(client, f"/people/{couple.student}/delete", {}, "/people")
     assert client.db.value("SELECT count(*) FROM people WHERE id = ?", [couple.student]) == 0
     assert client.db.value("SELECT exclude_id FROM people WHERE id = ?", [couple.pro]) is None

@@ -41,9 +41,18 @@ def test_settings_save_and_redirect(tmp_path: Path) -> None:
     assert event["date"] == "2026-10-02 - 2026-10-03"
     assert event["location"] == "Grand Hall\nBoston"
     assert (event["ballrooms"], event["max_heat_size"]) == (2, 6)
-    assert (event["heat_range_level"], event["heat_range_age"], event["heat_range_cat"]) == (2, 3, 1)
+    assert (event["heat_range_level"], event["heat_range_age"], event["heat_range_cat"]) == (
+        2,
+        3,
+        1,
+    )
     assert (event["heat_length"], event["solo_length"]) == (75, 150)
-    assert [event[f"{k}_scoring"] for k in ("open", "closed", "multi", "solo")] == ["&", "=", "#", "4"]
+    assert [event[f"{k}_scoring"] for k in ("open", "closed", "multi", "solo")] == [
+        "&",
+        "=",
+        "#",
+        "4",
+    ]
     assert (event["judge_comments"], event["assign_judges"], event["strict_scoring"]) == (1, 1, 0)
     assert event["counter_color"] == "#112233"
     assert event["font_family"] == "Georgia, serif"
@@ -100,3 +109,5 @@ def test_settings_refused(tmp_path: Path, field: str, value: str, message: str) 
     client = new_event(tmp_path)
     body = refused(client, "/event/settings", {**GOOD, field: value}, message)
     assert f'id="{field}-error"' in body
+    if field != "name":
+        assert 'value="Autumn Showcase"' in body  # what was typed is shown again

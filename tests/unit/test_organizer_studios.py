@@ -32,7 +32,9 @@ def test_studio_names_unique(tmp_path: Path) -> None:
     """A second studio of the same name (in any case) is refused with 422."""
     client = new_event(tmp_path)
     studio(client, "Harborview")
-    refused(client, "/studios/new", {"name": "harborview"}, "There is already a studio of that name.")
+    refused(
+        client, "/studios/new", {"name": "harborview"}, "There is already a studio of that name."
+    )
 
 
 def test_studio_needs_a_name(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ from showcase.event.scheduler import (
 
 T = TypeVar("T")
 
-PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --------------------------------------------------------------------------------------
 # generated events

@@ -20,7 +20,7 @@ from showcase.event.scheduler.model import (
     Placement,
     Schedule,
 )
-from showcase.event.scheduler.times import slots, timeline, windows
+from showcase.event.scheduler.times import slots, timeline
 
 
 def _unchanged(data: EventData) -> dict[int, Placement]:
@@ -79,7 +79,8 @@ def schedule_unscheduled(data: EventData) -> Schedule:
 
     A heat joins an existing heat number when one has the same category, dance and floor
     class, no scores yet, room under the limit, no conflict with the people on it, levels
-    and ages within range, and a start time at which its people are there; the one
+    and ages within range, and a start time (as it was before this call) at which its
+    people are there; the one
     closest in mean level wins (then the smaller, then the earlier).  Otherwise it gets a
     new number just after the last heat of its category (after the heats of the earlier
     categories when it has none): halfway to the next number, e.g. 12.5 between 12 and 13,
@@ -91,7 +92,6 @@ def schedule_unscheduled(data: EventData) -> Schedule:
     numbers = dict(index.numbers())
     line = timeline(index, slots(index, list(numbers.values())))
     starts = dict(zip(numbers, line.starts, strict=True))
-    away = windows(index)
     scored = {
         number
         for number, rows in numbers.items()
@@ -110,22 +110,18 @@ def schedule_unscheduled(data: EventData) -> Schedule:
         )
     )
     for row in waiting:
-
-        def welcome(number: float, row: Row = row) -> bool:
+        limit = index.limit(row.category_id, row.kind)
+        best: tuple[float, int, float] | None = None
+        for number, rows in numbers.items():
+            if number in scored or not _same_run(index, rows, row):
+                continue
+            floor = Floor(index, limit, rows)
             start = starts.get(number)
-            if start is None:
-                return True
-            return not any(p in away and line.misses(away[p], start) for p in row.people)
-
-        candidates = [
-            (abs(floor.level_centre() - row.level), len(floor), number)
-            for number, rows in numbers.items()
-            if number not in scored
-            and _same_run(index, rows, row)
-            and (floor := Floor(index, index.limit(row.category_id, row.kind), rows)).fits(row)
-            and welcome(number)
-        ]
-        number = min(candidates)[2] if candidates else _new_number(index, numbers, row)
+            if not floor.fits(row) or (start is not None and line.away(row.people, start)):
+                continue
+            key = (abs(floor.level_centre() - row.level), len(floor), number)
+            best = key if best is None else min(best, key)
+        number = best[2] if best is not None else _new_number(index, numbers, row)
         numbers.setdefault(number, []).append(row)
         placements[row.heat.id] = Placement(number, index.ballroom(row))
     return finish(data, placements)

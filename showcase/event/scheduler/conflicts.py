@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from showcase.event.scheduler.index import Index, Row
 from showcase.event.scheduler.model import CLOSED, OPEN, SOLO, Conflict, EventData
-from showcase.event.scheduler.times import Timeline, Window, slots, timeline, windows
+from showcase.event.scheduler.times import Timeline, slots, timeline
 
 KINDS_ORDER = ("size", "twice", "exclude", "kinds", "level", "age", "available")
 
@@ -27,13 +27,12 @@ def find_conflicts(index: Index) -> list[Conflict]:
     """:func:`conflicts` over an :class:`Index` already built."""
     numbers = index.numbers()
     line = timeline(index, slots(index, [rows for _, rows in numbers]))
-    away = windows(index)
     found: list[Conflict] = []
     for position, (number, rows) in enumerate(numbers):
         found.extend(_size(index, number, rows))
         found.extend(_people(index, number, rows))
         found.extend(_spread(index, number, rows))
-        found.extend(_available(index, number, rows, away, line, position))
+        found.extend(_available(index, number, rows, line, position))
     return sorted(
         found, key=lambda c: (c.number, KINDS_ORDER.index(c.kind), c.person_ids, c.heat_ids)
     )
@@ -97,23 +96,15 @@ def _spread(index: Index, number: float, rows: list[Row]) -> Iterator[Conflict]:
 
 
 def _available(
-    index: Index,
-    number: float,
-    rows: list[Row],
-    away: dict[int, Window],
-    line: Timeline,
-    position: int,
+    index: Index, number: float, rows: list[Row], line: Timeline, position: int
 ) -> Iterator[Conflict]:
     start = line.starts[position]
     if start is None:
         return
     shown = line.shown(position)
     when = shown if isinstance(shown, str) else start.strftime("%Y-%m-%d %H:%M")
-    for person in sorted({p for r in rows for p in r.people}):
-        window = away.get(person)
-        if window is not None and line.misses(window, start):
-            mine = [r for r in rows if person in r.people]
-            message = (
-                f"Heat {heat_label(number)} starts {when}: {index.name(person)} {window.describe()}"
-            )
-            yield Conflict(number, "available", (person,), _ids(mine), message)
+    for person in line.away((p for r in rows for p in r.people), start):
+        mine = [r for r in rows if person in r.people]
+        window = line.windows[person].describe()
+        message = f"Heat {heat_label(number)} starts {when}: {index.name(person)} {window}"
+        yield Conflict(number, "available", (person,), _ids(mine), message)

@@ -5,11 +5,11 @@ number the floors 1..N in agenda order (categories by ``order``, uncategorised h
 move floors within their category so that people are there when they dance; assign
 ballrooms.  Scratched heats (number < 0) keep their numbers.
 
-Availability: within a category, a floor with someone away at its start trades places
-with another floor (a swap, else a move that shifts the ones between) when that lowers
-the number of people away; the nearest such place wins.  Only floors that last equally
-long trade places, so no other start time changes; solos keep their manual order.  What
-cannot be fixed this way is reported in :attr:`Schedule.conflicts`.
+Availability: within a category, floors with someone away at their start move to places
+where everyone is there, as many as can be (a matching, see :func:`_improve`), moving as
+few others as it takes.  Only floors that last equally long trade places, so no other
+start time changes; solos keep their manual order.  What cannot be fixed this way (e.g. a
+category that is over before someone arrives) is reported in :attr:`Schedule.conflicts`.
 
 Locked categories (``categories.locked``) keep their floors and their order (their heats'
 numbers follow from the position of the category); their unscheduled heats stay at 0.
@@ -17,7 +17,7 @@ numbers follow from the position of the category); their unscheduled heats stay 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -26,7 +26,7 @@ from showcase.event.scheduler.conflicts import find_conflicts
 from showcase.event.scheduler.grouping import order_category
 from showcase.event.scheduler.index import Index, Row
 from showcase.event.scheduler.model import SOLO, EventData, Locked, Placement, Schedule
-from showcase.event.scheduler.times import slots, timeline, windows
+from showcase.event.scheduler.times import slots, timeline
 
 
 @attrs.define
@@ -91,24 +91,24 @@ def _kept(rows: list[Row]) -> list[list[Row]]:
 
 
 def _fix_availability(index: Index, blocks: list[_Block]) -> None:
-    away = windows(index)
     floors = [floor for block in blocks for floor in block.floors]
     line = timeline(index, slots(index, floors))
-    if not away or all(start is None for start in line.starts):
+    if not line.windows or all(start is None for start in line.starts):
         return
 
     def cost(floor: Sequence[Row], position: int) -> int:
         start = line.starts[position]
-        people = {p for row in floor for p in row.people if p in away}
-        return sum(1 for p in people if start is not None and line.misses(away[p], start))
+        return 0 if start is None else len(line.away((p for r in floor for p in r.people), start))
 
     first = 0
     for block in blocks:
         if not block.locked:
             for begin, end in _sections(index, block.floors):
                 positions = range(first + begin, first + end)
-                if all(line.starts[p] is not None for p in positions):
-                    block.floors[begin:end] = _improve(block.floors[begin:end], positions, cost)
+                section = block.floors[begin:end]
+                known = all(line.starts[p] is not None for p in positions)
+                if known and any(cost(f, p) for f, p in zip(section, positions, strict=True)):
+                    block.floors[begin:end] = _improve(section, positions, cost)
         first += len(block.floors)
 
 
@@ -134,30 +134,44 @@ def _improve(
     positions: range,
     cost: Callable[[Sequence[Row], int], int],
 ) -> list[list[Row]]:
-    table = [[cost(floor, p) for p in positions] for floor in floors]
-    order = list(range(len(floors)))  # order[i]: which floor sits at place i
+    """Floors to places so that as many floors as possible have everyone there.
 
-    def total(arrangement: list[int], low: int, high: int) -> int:
-        return sum(table[arrangement[i]][i] for i in range(low, high + 1))
+    A matching of floors to the places that suit them, started from the current order
+    (a floor that suits its place keeps it) and grown one floor at a time along the
+    shortest chain of moves (Kuhn's augmenting paths, found breadth-first, nearest places
+    first): the most floors that can be suited are.  Floors suited nowhere take the
+    places left, in their old order.
+    """
+    size = len(floors)
+    suits = [
+        [place for place in sorted(range(size), key=lambda p: (abs(p - f), p)) if not costs[place]]
+        for f, costs in enumerate([[cost(floor, p) for p in positions] for floor in floors])
+    ]
+    owner = [place if place in suits[place] else -1 for place in range(size)]
+    for floor in range(size):
+        if floor not in owner:
+            _augment(floor, suits, owner)
+    left = iter(f for f in range(size) if f not in owner)
+    return [floors[f if f != -1 else next(left)] for f in owner]
 
-    improved = True
-    while improved:
-        improved = False
-        for i, floor in enumerate(order):
-            if table[floor][i] == 0:
+
+def _augment(start: int, suits: list[list[int]], owner: list[int]) -> None:
+    """Give ``start`` a place, moving others along the shortest chain (if there is one)."""
+    came_from: dict[int, tuple[int, int | None]] = {}  # place → (floor put there, its old place)
+    queue: deque[tuple[int, int | None]] = deque([(start, None)])
+    seen: set[int] = set()
+    while queue:
+        floor, old = queue.popleft()
+        for place in suits[floor]:
+            if place in seen:
                 continue
-            for j in sorted(range(len(order)), key=lambda j: (abs(j - i), j)):
-                low, high = min(i, j), max(i, j)
-                swapped = list(order)
-                swapped[i], swapped[j] = swapped[j], swapped[i]
-                moved = list(order)
-                moved.insert(j, moved.pop(i))
-                before = total(order, low, high)
-                better = next((o for o in (swapped, moved) if total(o, low, high) < before), None)
-                if better is not None:
-                    order = better
-                    improved = True
-                    break
-            if improved:
-                break
-    return [floors[i] for i in order]
+            seen.add(place)
+            came_from[place] = (floor, old)
+            if owner[place] == -1:
+                step: int | None = place
+                while step is not None:
+                    mover, previous = came_from[step]
+                    owner[step] = mover
+                    step = previous
+                return
+            queue.append((owner[place], place))

@@ -76,7 +76,6 @@ class Index:
     """The event's rows by id, the agenda in order, and the rules that need lookups."""
 
     def __init__(self, data: EventData) -> None:
-        self.data = data
         self.settings = data.settings
         self.people: dict[int, Person] = {p.id: p for p in sorted(data.people, key=_id)}
         self.entries: dict[int, Entry] = {e.id: e for e in sorted(data.entries, key=_id)}
@@ -104,7 +103,6 @@ class Index:
             if formation.on_floor:
                 self._formations[formation.heat_id].add(formation.person_id)
         self.rows = tuple(self._row(h) for h in sorted(data.heats, key=_id))
-        self.row = {r.heat.id: r for r in self.rows}
 
     def _excludes(self) -> dict[int, frozenset[int]]:
         pairs: defaultdict[int, set[int]] = defaultdict(set)

@@ -19,7 +19,7 @@ day as well when the calendar is real.  Anything else is ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
 import attrs
@@ -105,6 +105,7 @@ class Timeline:
     labels: tuple[str | None, ...]  #: the day label in force at each slot
     real: bool  #: the calendar has real dates
     first_day: date | None  #: the day of the first known start
+    windows: Mapping[int, Window]  #: everyone's availability, by person id
 
     def shown(self, i: int) -> datetime | str | None:
         """A real start as a datetime; a nominal one as "Friday 10:15" or "10:15"."""
@@ -120,6 +121,12 @@ class Timeline:
         day = window.on if window.on is not None and self.real else self.first_day
         limit = datetime.combine(day or start.date(), window.at)
         return not start < limit if window.before else not start > limit
+
+    def away(self, people: Iterable[int], start: datetime) -> list[int]:
+        """Those of ``people`` who are not there at ``start`` (sorted)."""
+        return sorted(
+            p for p in set(people) if p in self.windows and self.misses(self.windows[p], start)
+        )
 
 
 def windows(index: Index) -> dict[int, Window]:
@@ -194,7 +201,7 @@ def timeline(index: Index, slots: Sequence[Slot]) -> Timeline:
     """The start of every slot, walking the agenda (empty categories count too)."""
     unknown: tuple[None, ...] = (None,) * len(slots)
     if index.settings.heat_length is None:
-        return Timeline(unknown, unknown, False, None)
+        return Timeline(unknown, unknown, False, None, {})
     anchor = parse_date(index.settings.date)
     if anchor is None:
         days = (parse_date(c.day) for c in index.agenda if c.day and len(c.day.strip()) == 10)
@@ -226,4 +233,4 @@ def timeline(index: Index, slots: Sequence[Slot]) -> Timeline:
         elif slot.seconds is None:
             clock.now = None
     first = next((s.date() for s in starts if s is not None), None)
-    return Timeline(tuple(starts), tuple(labels), anchor is not None, first)
+    return Timeline(tuple(starts), tuple(labels), anchor is not None, first, windows(index))

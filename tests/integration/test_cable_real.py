@@ -1,0 +1,270 @@
+"""Live updates through real routers (``twistd -n showcase``) and a real redis-server.
+
+Two routers share one redis-server through ``redis.url``: what is broadcast
+on one reaches WebSocket clients of the other; a killed Redis pauses live
+updates without dropping clients; a tenant's connection never gets another
+tenant's messages.  A router without ``redis.url`` runs (and restarts, and
+stops) its own redis-server.  Clients are raw sockets sending masked frames.
+Waits are on socket reads or on the routers' log lines, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import struct
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .redisproc import RedisServer
+from .routerproc import Router, tenant_yaml, wait_for
+
+pytestmark = pytest.mark.integration
+
+ALPHA = "current-heat-2025-alpha"
+BETA = "current-heat-2025-beta"
+TENANTS = tenant_yaml("/alpha/", "alpha", SHOWCASE_DB="db/2025-alpha.sqlite3") + tenant_yaml(
+    "/beta/", "beta", SHOWCASE_DB="db/2025-beta.sqlite3"
+)
+
+
+def config(tmp: Path, start_port: int, redis_url: str | None) -> str:
+    (tmp / "public").mkdir(exist_ok=True)
+    return (
+        "server:\n"
+        "  listen: 0\n"
+        "  static:\n"
+        f"    public_dir: {tmp / 'public'}\n"
+        "  health_check:\n"
+        "    path: /up\n"
+        "    response: {status: 200, body: ok}\n"
+        "applications:\n"
+        "  pools:\n"
+        "    stop_timeout: 2s\n"
+        f"    start_port: {start_port}\n"
+        "  tenants:\n"
+        f"{TENANTS}"
+        "cable:\n"
+        "  enabled: true\n" + (f"redis:\n  url: '{redis_url}'\n" if redis_url else "")
+    )
+
+
+class WebSocket:
+    """A browser-like cable client on a raw socket (masked frames out, plain frames in)."""
+
+    def __init__(self, router: Router, path: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", router.port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self._read()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def _read(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("the router closed the connection")
+        self.buffer += data
+
+    def send(self, message: object) -> None:
+        payload = json.dumps(message).encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        assert len(payload) < 126
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
+    def receive(self, timeout: float = 10.0) -> Any:
+        """The next JSON message (pings included); fails on a close frame or timeout."""
+        self.sock.settimeout(timeout)
+        while True:
+            if len(self.buffer) >= 2:
+                opcode, length, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
+                if length == 126:
+                    length, at = struct.unpack("!H", self.buffer[2:4])[0], 4
+                elif length == 127:
+                    length, at = struct.unpack("!Q", self.buffer[2:10])[0], 10
+                if len(self.buffer) >= at + length:
+                    payload = self.buffer[at : at + length]
+                    self.buffer = self.buffer[at + length :]
+                    assert opcode == 1, f"frame with opcode {opcode}: {payload!r}"
+                    return json.loads(payload)
+            self._read()
+
+    def subscribe(self, stream: str) -> Any:
+        self.send({"type": "subscribe", "stream": stream})
+        return self.receive()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def broadcast(router: Router, stream: str, data: object) -> int:
+    body = json.dumps({"stream": stream, "data": data}).encode()
+    status, _, _ = router.get("/_broadcast", method="POST", body=body)
+    return status
+
+
+def bus_connected(router: Router, times: int = 1, verb: str = "connected") -> None:
+    wait_for(
+        lambda: router.log().count(f"cable bus {verb} to ") >= times,
+        20,
+        f"{router.config_path}: cable bus {verb} ({times}x)",
+    )
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A directory with a short path (a unix socket path has at most 107 bytes)."""
+    with tempfile.TemporaryDirectory(prefix="cable-", dir="/tmp") as name:
+        yield Path(name)
+
+
+@pytest.fixture
+def redis(short_dir: Path) -> Iterator[RedisServer]:
+    server = RedisServer(short_dir)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def started() -> Iterator[list[Router]]:
+    """Routers a test starts; each is stopped afterwards."""
+    routers: list[Router] = []
+    yield routers
+    for router in routers:
+        router.stop()
+
+
+def two_routers(tmp_path: Path, redis: RedisServer, started: list[Router]) -> list[Router]:
+    for i, port in enumerate((24300, 24400)):
+        directory = tmp_path / f"router{i + 1}"
+        directory.mkdir()
+        started.append(Router(directory, config(directory, port, redis.url)))
+    for router in started:
+        bus_connected(router)
+    return started
+
+
+def test_a_broadcast_on_one_router_reaches_a_client_of_the_other(
+    tmp_path: Path, redis: RedisServer, started: list[Router]
+) -> None:
+    """``POST /_broadcast`` on router 1 reaches a WebSocket client of router 2 (one Redis)."""
+    one, two = two_routers(tmp_path, redis, started)
+    client = WebSocket(two, "/cable")
+    try:
+        assert client.subscribe(ALPHA) == {"type": "subscribed", "stream": ALPHA}
+        assert broadcast(one, ALPHA, "<turbo-stream>heat 12</turbo-stream>") == 200
+        assert client.receive() == {
+            "type": "message",
+            "stream": ALPHA,
+            "data": "<turbo-stream>heat 12</turbo-stream>",
+        }
+    finally:
+        client.close()
+
+
+def test_clients_survive_a_redis_outage_and_receive_again(
+    tmp_path: Path, redis: RedisServer, started: list[Router]
+) -> None:
+    """Redis killed mid-stream: clients stay connected, routing works, a broadcast says 503;
+    within 5 s of Redis coming back, messages reach the same clients again."""
+    one, two = two_routers(tmp_path, redis, started)
+    client = WebSocket(two, "/alpha/cable")
+    try:
+        client.subscribe(ALPHA)
+        assert broadcast(one, ALPHA, 1) == 200
+        assert client.receive()["data"] == 1
+        redis.kill()
+        wait_for(lambda: "cable bus lost" in one.log(), 10, "router 1 to notice")
+        assert one.get("/up")[0] == 200
+        assert broadcast(one, ALPHA, 2) == 503
+        back = time.monotonic()
+        redis.start()
+        bus_connected(one, verb="reconnected")
+        bus_connected(two, verb="reconnected")
+        assert broadcast(one, ALPHA, 3) == 200
+        assert client.receive()["data"] == 3
+        assert time.monotonic() - back < 5.0
+    finally:
+        client.close()
+
+
+def test_a_tenant_connection_never_receives_another_tenants_messages(
+    tmp_path: Path, redis: RedisServer, started: list[Router]
+) -> None:
+    """A client under tenant A's path is refused B's stream and never gets B's messages,
+    which do reach a client allowed to see them."""
+    one, two = two_routers(tmp_path, redis, started)
+    alpha, everyone = WebSocket(two, "/alpha/cable"), WebSocket(two, "/cable")
+    try:
+        assert alpha.subscribe(BETA) == {
+            "type": "rejected",
+            "stream": BETA,
+            "reason": "not this tenant's stream",
+        }
+        assert alpha.subscribe(ALPHA)["type"] == "subscribed"
+        assert everyone.subscribe(BETA)["type"] == "subscribed"
+        assert broadcast(one, BETA, "for beta") == 200
+        assert broadcast(one, ALPHA, "for alpha") == 200
+        assert everyone.receive()["data"] == "for beta"
+        assert alpha.receive() == {"type": "message", "stream": ALPHA, "data": "for alpha"}
+    finally:
+        alpha.close()
+        everyone.close()
+
+
+def _pids_using(path: str) -> list[int]:
+    """Processes whose command line mentions ``path``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if path.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_without_redis_url_the_router_runs_its_own_redis(
+    tmp_path: Path, started: list[Router]
+) -> None:
+    """No redis.url: the router runs redis-server on a socket it hands tenants in
+    SHOWCASE_REDIS, restarts it when it dies, and stops it (and its directory) on exit."""
+    router = Router(tmp_path, config(tmp_path, 24500, None))
+    started.append(router)
+    bus_connected(router)
+    status, _, url = router.get("/alpha/env?name=SHOWCASE_REDIS")
+    assert status == 200 and url.startswith(b"unix:///") and url.endswith(b"/redis.sock")
+    socket_path = url.decode()[len("unix://") :]
+    [pid] = _pids_using(socket_path)
+    client = WebSocket(router, "/cable")
+    try:
+        client.subscribe(ALPHA)
+        os.kill(pid, signal.SIGKILL)
+        bus_connected(router, verb="reconnected")
+        assert broadcast(router, ALPHA, "again") == 200
+        assert client.receive()["data"] == "again"
+    finally:
+        client.close()
+    assert router.stop() == 0
+    assert _pids_using(socket_path) == []
+    assert not os.path.exists(os.path.dirname(socket_path))
