@@ -36,6 +36,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from showcase.router.sending import send_now
+
 from .bus import IBus
 from .streams import Scope
 
@@ -182,9 +184,10 @@ class CableProtocol(WebSocketServerProtocol):
             self.sendPreparedMessage(message)
             return
         # What sendPreparedMessage does without compression (never negotiated here),
-        # minus its per-call debug formatting: 40 % of a fan-out's time when measured.
+        # minus its per-call debug formatting (40 % of a fan-out's time, measured), and
+        # sent at once when nothing is queued (the router's own fast path).
         data = message.payloadHybi
-        self.transport.write(data)
+        send_now(self.transport, data)
         self.trafficStats.outgoingOctetsWireLevel += len(data)
 
     # -- ping and deadline: one timer, due at the next ping or the deadline ----------------
@@ -286,9 +289,9 @@ class Hub:
                 waiting = self._confirming[stream] = [conn]
                 self.bus.subscribe(stream).addBoth(self._confirmed, stream, waiting)
                 return
-        waiting = self._confirming.get(stream)
-        if waiting is not None:
-            waiting.append(conn)
+        pending = self._confirming.get(stream)
+        if pending is not None:
+            pending.append(conn)
         else:
             conn.cable_send(self._subscribed(stream))
 

@@ -22,13 +22,12 @@ published again on ``current-heat-<db>``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klein import Klein
 from twisted.logger import Logger
 from twisted.web.server import Request
 
-from . import scheduler
 from .context import Context
 from .db import EventDB, now
 from .heatdata import (
@@ -41,7 +40,13 @@ from .heatdata import (
     heat_starts,
     scheduler_data,
 )
+from .lazy import lazy_import
 from .public import current_number, publish_current_heat
+
+if TYPE_CHECKING:
+    from . import scheduler
+else:  # loaded when the agenda is first shown or changed, not at start-up
+    scheduler = lazy_import("showcase.event.scheduler")
 
 log = Logger()
 

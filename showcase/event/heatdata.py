@@ -20,14 +20,20 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from . import scheduler as sched
-from . import tallies
 from .context import display_name
 from .db import EventDB
+from .lazy import lazy_import
+
+if TYPE_CHECKING:
+    from . import scheduler as sched
+    from . import tallies
+else:  # loaded by the first page that needs them, not at start-up
+    sched = lazy_import("showcase.event.scheduler")
+    tallies = lazy_import("showcase.event.tallies")
 
 NOBODY = 0
 

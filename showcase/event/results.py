@@ -9,15 +9,22 @@ page (:mod:`showcase.event.agenda`), so ``web.py`` keeps its list of areas.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klein import Klein
 from twisted.web.server import Request
 
-from . import agenda, score_sheet, score_tables
+from . import agenda
 from .context import Context, display_name
 from .heatdata import event_scores, format_number
-from .tallies import Tally
+from .lazy import lazy_import
+
+if TYPE_CHECKING:
+    from . import score_sheet, score_tables
+    from .tallies import Tally
+else:  # loaded when results are first shown, not at start-up
+    score_sheet = lazy_import("showcase.event.score_sheet")
+    score_tables = lazy_import("showcase.event.score_tables")
 
 VIEWS = (
     ("by-level", "By level"),
