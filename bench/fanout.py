@@ -160,12 +160,11 @@ def deliveries(clients: list[Client], poller: select.epoll, n: int, sent: float)
                 client.buffer += client.sock.recv(65536)
             except BlockingIOError:
                 continue
+            expected = HEAT.format(n=n)
             for message in client.messages():
-                data = message.get("data")
-                if message.get("type") == "message" and isinstance(data, str):
-                    if data == HEAT.format(n=n) and fd in waiting:
-                        waiting.discard(fd)
-                        latencies.append((time.perf_counter() - sent) * 1000)
+                if message.get("data") == expected and fd in waiting:
+                    waiting.discard(fd)
+                    latencies.append((time.perf_counter() - sent) * 1000)
     return latencies
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, succeed
@@ -30,8 +30,6 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 
-from showcase.cable.bus import RedisBus
-from showcase.cable.hub import Hub
 from showcase.cable.redis_process import RedisChoice, find_redis_server
 from showcase.config import ConfigError, load_config
 from showcase.config.model import Config, Hook, ManagedProcess
@@ -43,6 +41,10 @@ from showcase.tenants.childlog import ChildOutput
 from showcase.tenants.hooks import HookRunner, reload_requested
 from showcase.tenants.managed import ManagedProcesses
 from showcase.tenants.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from showcase.cable.bus import RedisBus
+    from showcase.cable.hub import Hub
 
 DRAIN_SECONDS = 10.0
 
@@ -102,6 +104,10 @@ class Machine(Service):
         self.bus: RedisBus | None = None
         self.hub: Hub | None = None
         if config.cable.enabled and self.redis.url is not None:
+            # Imported only when the cable is on: Autobahn and txredisapi weigh ~6 MB.
+            from showcase.cable.bus import RedisBus
+            from showcase.cable.hub import Hub
+
             self.bus = RedisBus(self.redis.url, reactor)
             self.hub = Hub(reactor, self.bus)
         self.router = Router(

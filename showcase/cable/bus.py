@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import attrs
 import txredisapi
@@ -276,6 +276,16 @@ class Target:
             tls=parts.scheme == "rediss",
         )
 
+    @property
+    def display(self) -> str:
+        """The URL without its password, for logs and errors."""
+        if self.password is None:
+            return self.url
+        parts = urlsplit(self.url)
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
     def endpoint(self, reactor: Any) -> IStreamClientEndpoint:
         if self.path is not None:
             return UNIXClientEndpoint(reactor, self.path, timeout=5)
@@ -289,7 +299,7 @@ class _Factory(txredisapi.RedisFactory):
 
     def __init__(self, bus: RedisBus, protocol: type, target: Target) -> None:
         super().__init__(
-            target.url,
+            target.display,
             target.db,
             1,
             isLazy=True,
@@ -384,7 +394,7 @@ class RedisBus(_Link):
     def publish(self, stream: str, payload: bytes) -> Deferred[int]:
         conn = self._publisher
         if conn is None or self.state is not LinkState.UP:
-            return fail(BusUnavailable(f"Redis at {self.target.url} is not connected"))
+            return fail(BusUnavailable(f"Redis at {self.target.display} is not connected"))
         try:
             sent: Deferred[int] = conn.execute_command(b"PUBLISH", channel(stream), payload)
         except txredisapi.ConnectionError as e:
@@ -429,7 +439,7 @@ class RedisBus(_Link):
             log.info(
                 "cable bus {again}connected to {url}",
                 again="re" if self._ever_up else "",
-                url=self.target.url,
+                url=self.target.display,
             )
             self._ever_up = True
             self._set_state(LinkState.UP)
@@ -443,7 +453,8 @@ class RedisBus(_Link):
             return
         if self.state is LinkState.UP:
             log.warn(
-                "cable bus lost {url}; clients stay connected, reconnecting", url=self.target.url
+                "cable bus lost {url}; clients stay connected, reconnecting",
+                url=self.target.display,
             )
         if self.state in (LinkState.UP, LinkState.CONNECTING):
             self._set_state(LinkState.DOWN)
@@ -454,4 +465,6 @@ class RedisBus(_Link):
             self.receiver(stream, payload)
 
     def refused(self, failure: Failure) -> None:
-        log.error("cable bus: Redis at {url} refused us: {e}", url=self.target.url, e=failure.value)
+        log.error(
+            "cable bus: Redis at {url} refused us: {e}", url=self.target.display, e=failure.value
+        )

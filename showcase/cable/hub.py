@@ -81,11 +81,13 @@ class Outbox:
         self.protocol = protocol
         self.limit = limit
         self.paused = False
-        self.queue: deque[PreparedMessage] = deque()
+        self.queue: deque[PreparedMessage] | None = None  # made when first needed (memory)
         self.dropped = 0
 
     def send(self, message: PreparedMessage) -> None:
         if self.paused or self.queue:
+            if self.queue is None:
+                self.queue = deque()
             if len(self.queue) >= self.limit:
                 if not self.dropped:
                     log.info("cable client {peer} is slow; dropping", peer=self.protocol.peer)
@@ -93,7 +95,7 @@ class Outbox:
                 return
             self.queue.append(message)
             return
-        self.protocol.write_message(message)
+        self.protocol.cable_write(message)
 
     def pauseProducing(self) -> None:
         self.paused = True
@@ -101,11 +103,11 @@ class Outbox:
     def resumeProducing(self) -> None:
         self.paused = False
         while self.queue and not self.paused:
-            self.protocol.write_message(self.queue.popleft())
+            self.protocol.cable_write(self.queue.popleft())
 
     def stopProducing(self) -> None:
         self.paused = True
-        self.queue.clear()
+        self.queue = None
 
 
 class CableProtocol(WebSocketServerProtocol):
@@ -171,13 +173,19 @@ class CableProtocol(WebSocketServerProtocol):
         if closed is not None:
             closed(self.cable_opened)
 
+    def unregisterProducer(self) -> None:
+        # Autobahn calls this whenever it drops a connection; the only producer ever
+        # registered is the outbox, from onOpen (some transports refuse to unregister none).
+        if self.cable_opened:
+            super().unregisterProducer()
+
     # -- sending -------------------------------------------------------------------------
 
     def cable_send(self, message: PreparedMessage) -> None:
         if self.state == WebSocketProtocol.STATE_OPEN:
             self.cable_outbox.send(message)
 
-    def write_message(self, message: PreparedMessage) -> None:
+    def cable_write(self, message: PreparedMessage) -> None:
         if self.state != WebSocketProtocol.STATE_OPEN:
             return
         if self._perMessageCompress is not None:
@@ -195,9 +203,11 @@ class CableProtocol(WebSocketServerProtocol):
     def _cable_schedule(self) -> None:
         hub = self.hub
         due = min(self._cable_next_ping, self._cable_last_pong + hub.pong_deadline)
-        self._cable_timer = hub.clock.callLater(max(0.0, due - hub.clock.seconds()), self._tick)
+        self._cable_timer = hub.clock.callLater(
+            max(0.0, due - hub.clock.seconds()), self._cable_tick
+        )
 
-    def _tick(self) -> None:
+    def _cable_tick(self) -> None:
         self._cable_timer = None
         hub = self.hub
         now = hub.clock.seconds()

@@ -230,6 +230,23 @@ def test_a_tenant_connection_never_receives_another_tenants_messages(
         everyone.close()
 
 
+def test_websockets_survive_a_config_reload(
+    tmp_path: Path, redis: RedisServer, started: list[Router]
+) -> None:
+    """A reload (SIGHUP with a changed file) keeps open WebSockets and their subscriptions."""
+    one, two = two_routers(tmp_path, redis, started)
+    client = WebSocket(two, "/alpha/cable")
+    try:
+        client.subscribe(ALPHA)
+        changed = config(two.dir, 24400, redis.url) + "maintenance:\n  enabled: true\n"
+        two.reload(changed)
+        wait_for(lambda: "reloaded " in two.log(), 10, "the reload")
+        assert broadcast(one, ALPHA, "after reload") == 200
+        assert client.receive()["data"] == "after reload"
+    finally:
+        client.close()
+
+
 def _pids_using(path: str) -> list[int]:
     """Processes whose command line mentions ``path``."""
     found = []

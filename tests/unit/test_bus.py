@@ -90,6 +90,13 @@ def test_redis_urls_name_host_port_socket_db_and_credentials(url: str, expected:
     assert Target.parse(url) == expected
 
 
+def test_logs_show_a_redis_url_without_its_password() -> None:
+    """A password in redis.url never reaches a log line or an error message."""
+    assert Target.parse("redis://bob:s3cret@h:6380/1").display == "redis://bob:***@h:6380/1"
+    assert Target.parse("redis://:s3cret@h").display == "redis://:***@h"
+    assert Target.parse("unix:///run/r.sock").display == "unix:///run/r.sock"
+
+
 @pytest.mark.parametrize("url", ["localhost:6379", "http://x/", "unix://"])
 def test_other_urls_are_refused(url: str) -> None:
     """A URL that is not redis://, rediss:// or unix:///path is an error, not a guess."""

@@ -543,3 +543,15 @@ def test_websockets_survive_a_reload(routed: RouterHarness, tmp_path: Path) -> N
     routed.router.apply(load(tmp_path, CABLE_CONFIG, "maintenance: {enabled: true}\n"))
     assert broadcast(routed, json.dumps({"stream": HEAT, "data": 5}).encode()) == 200
     assert frames(client.received())[-1]["data"] == 5
+
+
+def test_a_bad_websocket_handshake_is_refused_and_logged(routed: RouterHarness) -> None:
+    """An upgrade to a cable path without a valid handshake gets 400 from the hub, logged."""
+    client = routed.client()
+    client.send(b"GET /showcase/cable HTTP/1.1\r\nHost: h\r\n")
+    client.send(b"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+    routed.clock.advance(0)
+    assert client.received().startswith(b"HTTP/1.1 400 ")
+    assert client.closed
+    [line] = routed.access()
+    assert (line["status"], line["response_type"]) == (400, "websocket")

@@ -195,9 +195,7 @@ def test_request_head_overrides_replace_headers_after_forwarding_is_computed() -
 def test_the_tenant_learns_the_user_from_the_router_only() -> None:
     """X-Remote-User is the user the router authenticated; a client's own is dropped."""
     head = request("/x", headers=((b"Host", b"h"), (b"X-Remote-User", b"forged")))
-    lines = request_head(head, b"/x", Forwarding("rid", False, remote_user="judge1")).split(
-        b"\r\n"
-    )
+    lines = request_head(head, b"/x", Forwarding("rid", False, remote_user="judge1")).split(b"\r\n")
     assert b"x-remote-user: judge1" in lines and b"x-remote-user: forged" not in lines
     anonymous = request_head(head, b"/x", Forwarding("rid", False)).split(b"\r\n")
     assert not any(line.startswith(b"x-remote-user") for line in anonymous)
