@@ -6,6 +6,8 @@
 - :mod:`showcase.cable.hub`: the Autobahn protocol, its factory and the
   subscription registry (``Hub``), mounted on the router's own port at
   ``<root_path>/cable`` and ``<tenant path>cable``.
+- :mod:`showcase.cable.redis_url`: ``Target``, a Redis URL parsed (no txredisapi, no TLS
+  stack: the event app's publisher uses it too).
 - :mod:`showcase.cable.redis_process`: ``redis.url``, or the ``redis-server``
   the router runs itself.
 

@@ -51,11 +51,16 @@ class Context:
             lstrip_blocks=True,
         )
         self.env.globals["url"] = self.url
+        self.env.globals["stream"] = self.stream
         self.env.filters["display_name"] = display_name
 
     def url(self, path: str = "/") -> str:
         """The URL of ``path`` (relative to this event) as the browser sees it."""
         return self.prefix + "/" + path.lstrip("/")
+
+    def stream(self, kind: str) -> str:
+        """This event's cable stream of ``kind``: ``current-heat`` → ``current-heat-<db>``."""
+        return f"{kind}-{self.db.name}"
 
     # -- responses -------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from . import scorebook
 from .context import Context
 from .heatdata import FloorHeat, agenda_names, agenda_sections, format_number, scheduled_heats
 from .heatdata import heat_on_floor as floor_heat
-from .public import publish_current_heat
+from .public import publish_current_heat, publish_score_update
 from .scoring import SOLO_PARTS, ScoreError, Style, solo_parts
 
 log = Logger()
@@ -80,10 +80,6 @@ def _body(request: Request) -> dict[str, Any]:
     return value
 
 
-def _number_json(number: float) -> int | float:
-    return int(number) if float(number).is_integer() else number
-
-
 def register(app: Klein, ctx: Context) -> None:
     """Add the judging and emcee routes to ``app``."""
 
@@ -96,11 +92,10 @@ def register(app: Klein, ctx: Context) -> None:
         return bool(claimed) and judge_id not in claimed
 
     def publish_score(saved: scorebook.Saved) -> None:
-        message = {"heat": _number_json(saved.number), "judge": saved.judge_id, "at": saved.at}
         try:
-            ctx.publish(f"live-scores-{ctx.db.name}", message)
+            publish_score_update(ctx, saved.at, saved.number, saved.judge_id)
         except Exception:
-            log.failure("publishing live-scores for heat {heat}", heat=message["heat"])
+            log.failure("publishing live-scores for heat {heat}", heat=saved.number)
 
     def heat_url(prefix: str, number: float | None) -> str:
         return ctx.url(f"{prefix}/heat/{format_number(number)}") if number else ""

@@ -4,10 +4,12 @@
 searchable by name, back number or studio (``?query=``, and as you type with the
 ``heatlist`` Stimulus controller), the heat on the floor marked ``id="current-heat"``.
 ``<scope>/public/counter`` shows the current heat large in the event's counter
-colour; its ``#current-heat`` element is the fragment :func:`current_heat_fragment`
-renders, which :func:`publish_current_heat` sends as a turbo-stream on
+colour, in one of four layouts (``?layout=1..4``, or ←/→ in the browser); its
+``#current-heat`` element is the fragment :func:`current_heat_fragment` renders,
+which :func:`publish_current_heat` sends as a turbo-stream on
 ``current-heat-<db>``.  ``<scope>/public/current.json`` is the counter's polling
-fallback.
+fallback.  :func:`publish_score_update` sends results pages the turbo-stream
+replacing their ``#last-score-update`` on ``live-scores-<db>``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from klein import Klein
 from twisted.web.server import Request
 
 from .context import Context
+from .db import now
 from .heatdata import (
     FloorHeat,
     agenda_names,
@@ -34,6 +37,9 @@ from .heatdata import (
 
 _COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20}|rgba?\([0-9., %]{5,40}\)")
 DEFAULT_COLOR = "#FFFFFF"
+# The counter's layouts, by ?layout= number: the number alone; with the dance; with the
+# dance and couples; the couples as a list beside the number.
+LAYOUTS = ("number", "dance", "couples", "list")
 
 
 def register(app: Klein, ctx: Context) -> None:
@@ -67,6 +73,8 @@ def register(app: Klein, ctx: Context) -> None:
             csrf_token="",
             color=counter_color(ctx.event()),
             fragment=current_heat_fragment(ctx, heat),
+            layout=counter_layout(_arg(request, b"layout")),
+            layouts=LAYOUTS,
         )
 
     @app.route("/public/current.json", methods=["GET"], endpoint="public_current_json")
@@ -92,12 +100,21 @@ def _matches(query: str) -> Callable[[FloorHeat], bool]:
     return visible
 
 
-def current_number(ctx: Context) -> int:
-    """``events.current_heat`` (0 when unset)."""
+def current_number(ctx: Context) -> int | float:
+    """``events.current_heat`` (0 when unset); a manually inserted heat keeps its fraction."""
     try:
-        return int(ctx.db.value("SELECT current_heat FROM events ORDER BY id LIMIT 1") or 0)
+        number = float(ctx.db.value("SELECT current_heat FROM events ORDER BY id LIMIT 1") or 0)
     except (TypeError, ValueError):
         return 0
+    return int(number) if number.is_integer() else number
+
+
+def counter_layout(text: str) -> int:
+    """The counter layout ``?layout=`` asks for: 1..4 or its name; 0 when none or unknown."""
+    text = text.strip().lower()
+    if text in LAYOUTS:
+        return LAYOUTS.index(text) + 1
+    return int(text) if text.isdigit() and 1 <= int(text) <= len(LAYOUTS) else 0
 
 
 def counter_color(event: dict[str, Any]) -> str:
@@ -161,4 +178,24 @@ def current_heat_stream(ctx: Context) -> str:
 
 def publish_current_heat(ctx: Context) -> None:
     """Send the current heat to ``current-heat-<db>`` (counters and heat lists follow it)."""
-    ctx.publish(f"current-heat-{ctx.db.name}", current_heat_stream(ctx))
+    ctx.publish(ctx.stream("current-heat"), current_heat_stream(ctx))
+
+
+def score_update_stream(
+    ctx: Context, at: str, heat: float | None = None, judge: int | None = None
+) -> str:
+    """A turbo-stream replacing ``#last-score-update`` with the time of a score's change."""
+    template = ctx.env.get_template("results/_last_score_update.html")
+    label = format_number(heat) if heat else ""
+    return (
+        '<turbo-stream action="replace" target="last-score-update"><template>'
+        + template.render(at=at, heat=label, judge=judge or "")
+        + "</template></turbo-stream>"
+    )
+
+
+def publish_score_update(
+    ctx: Context, at: str | None = None, heat: float | None = None, judge: int | None = None
+) -> None:
+    """Tell results pages on ``live-scores-<db>`` that a score was saved or removed."""
+    ctx.publish(ctx.stream("live-scores"), score_update_stream(ctx, at or now(), heat, judge))

@@ -1,4 +1,8 @@
-"""One JSON access-log line per request, with the fields of the spec."""
+"""One JSON access-log line per request, with the fields of the spec.
+
+A request that waited for its tenant to start also says how it was started
+(``started_via``: ``preload`` or ``spawn``) and how long that took (``start_ms``).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ _str = json.encoder.encode_basestring_ascii
 _LINE = (
     '{"@timestamp":%s,"client_ip":%s,"remote_user":%s,"method":%s,"uri":%s,"status":%d,'
     '"body_bytes_sent":%d,"request_id":%s,"request_time":"%.3f","tenant":%s,'
-    '"response_type":%s,"destination":%s,"user_agent":%s,"referer":%s}'
-)
+    '"response_type":%s,"destination":%s,"user_agent":%s,"referer":%s'
+)  # closed by AccessLog._start
 TOKEN = re.compile(rb"[A-Za-z0-9._~+/=:-]{1,128}")
 
 
@@ -81,4 +85,13 @@ class AccessLog:
                 _str(user_agent.decode("latin-1")),
                 _str(referer.decode("latin-1")),
             )
+            + self._start(ex)
         )
+
+    @staticmethod
+    def _start(ex: Exchange) -> str:
+        """``,"started_via":…,"start_ms":…}`` for a request that waited for a start, else ``}``."""
+        if ex.started_via is None:
+            return "}"
+        ms = "null" if ex.start_ms is None else f"{ex.start_ms:.1f}"
+        return f',"started_via":{_str(ex.started_via)},"start_ms":{ms}}}'

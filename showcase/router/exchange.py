@@ -56,6 +56,8 @@ class Exchange:
         self.tenant: str | None = None
         self.kind = "local"
         self.destination: str | None = None
+        self.started_via: str | None = None  # the request waited for its tenant to start
+        self.start_ms: float | None = None
         self.status = 0
         self.bytes_sent = 0
         self.response_started = False

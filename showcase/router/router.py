@@ -181,10 +181,17 @@ class Router:
         waiting: Deferred[tuple[str, int]] = sup.ready(name)
         waiting.addTimeout(decision.tenant.startup_timeout, self.reactor)
         ex.on_gone = waiting.cancel
+        waiting.addCallback(self._started, ex, name)
         waiting.addCallbacks(
             lambda addr: self._forward(ex, decision, addr),
             lambda failure: self._not_ready(ex, name, failure),
         )
+
+    def _started(self, addr: tuple[str, int], ex: Exchange, name: str) -> tuple[str, int]:
+        """The request waited for a start: note how it was started, for the access log."""
+        started = self.supervisor.describe(name)
+        ex.started_via, ex.start_ms = started["started_via"], started["start_ms"]
+        return addr
 
     def _not_ready(self, ex: Exchange, name: str, failure: Failure) -> None:
         self.supervisor.request_finished(name)

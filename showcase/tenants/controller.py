@@ -17,9 +17,10 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 
 from showcase.config.model import Config, Hook, Tenant
-from showcase.tenants.instance import Kill, TenantProcess, tenant_env
+from showcase.tenants.instance import Kill, Launch, TenantProcess, tenant_env
 from showcase.tenants.ports import NoFreePort, PortAllocator
 from showcase.tenants.readiness import DelayedCall, Output, Probe, cancel_call
+from showcase.tenants.spawn import spawn
 from showcase.tenants.state import CRASH_LIMIT, Lifecycle, State
 
 RunHooks = Callable[[Sequence[Hook], str, Mapping[str, str] | None, str | None], "Deferred[bool]"]
@@ -54,6 +55,7 @@ class Shared:
     before_start: Callable[[TenantController], None]  # make room (pools.max_size)
     forget: Callable[[TenantController], None]  # a removed tenant has stopped
     shutting_down: bool = False
+    launch_for: Callable[[Tenant], Launch] = lambda tenant: spawn  # preloaded or direct
 
 
 class TenantController:
@@ -212,6 +214,7 @@ class TenantController:
             shared.kill,
             lambda via: self._became_ready(process),
             lambda status: self._exited(process, status),
+            shared.launch_for(tenant),
         )
         self.process = self.last = process
         try:
@@ -225,9 +228,10 @@ class TenantController:
             self._abort_start()
             return
         log.info(
-            "tenant {tenant} starting: pid {pid}, port {port}",
+            "tenant {tenant} starting ({how}): pid {pid}, port {port}",
             tenant=tenant.name,
-            pid=process.pid,
+            how=process.started_via,
+            pid=process.pid or "to come",
             port=port,
         )
         self._hooks(shared.config.hooks.tenant.start + tenant.hooks.start, "start", process)
@@ -242,12 +246,13 @@ class TenantController:
             return
         self.life.ready()
         log.info(
-            "tenant {tenant} started: pid {pid}, port {port}, ready in {ms:.0f} ms ({via})",
+            "tenant {tenant} started: pid {pid}, port {port}, ready in {ms:.0f} ms ({via}, {how})",
             tenant=self.name,
             pid=process.pid,
             port=process.port,
             ms=process.ready_ms,
             via=process.ready_via,
+            how=process.started_via,
         )
         waiters, self._waiters = self._waiters, []
         for d in waiters:

@@ -3,7 +3,8 @@
 A :class:`TenantProcess` is one generation: when the tenant is restarted a new
 object is made, so late events of an old process can never be mistaken for the
 new one.  It spawns ``tenant.command`` through :func:`~showcase.tenants.spawn.spawn`
-(own process group, dies with the router), watches for readiness (ready line
+(own process group, dies with the router), or through another :data:`Launch`
+(the preloaded spawner, :mod:`~showcase.tenants.preload`), watches for readiness (ready line
 or health check, whichever first) and stops the group with SIGTERM, then
 SIGKILL after a grace period.  It makes no lifecycle decisions: it reports
 ``on_ready(via)`` and ``on_exit(status)`` to the supervisor.
@@ -12,7 +13,7 @@ SIGKILL after a grace period.  It makes no lifecycle decisions: it reports
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from twisted.internet.error import ProcessDone, ProcessTerminated
@@ -33,6 +34,13 @@ from showcase.tenants.spawn import spawn
 
 Kill = Callable[[int, int], bool]
 """``kill(pid, signum)`` signals the process group led by ``pid``; False if it is gone."""
+
+Launch = Callable[[Any, IProcessProtocol, Sequence[str], Mapping[str, str], str | None], Any]
+"""``launch(reactor, protocol, argv, env, cwd)`` starts a child and returns its transport,
+like :func:`~showcase.tenants.spawn.spawn`.  The transport's ``pid`` may be None
+at first (a fork the spawner has yet to report); until it is known, signals go
+to the transport's ``signalProcess``, which delivers them to the group once it is.
+Its ``started_via`` (default ``"spawn"``) says how the child was started."""
 
 log = Logger()
 
@@ -78,6 +86,7 @@ class TenantProcess:
         kill: Kill,
         on_ready: Callable[[str], None],
         on_exit: Callable[[str], None],
+        launch: Launch = spawn,
     ) -> None:
         self._reactor = reactor
         self.tenant = tenant
@@ -89,7 +98,9 @@ class TenantProcess:
         self._kill = kill
         self._on_ready = on_ready
         self._on_exit = on_exit
-        self.pid: int | None = None
+        self._launch = launch
+        self._transport: Any = None
+        self._pid: int | None = None
         self.running = False
         self.spawned_at = 0.0
         self.ready_via: str | None = None
@@ -106,10 +117,10 @@ class TenantProcess:
             self._leader_exited,
             self._ended,
         )
-        transport = spawn(
+        self._transport = self._launch(
             self._reactor, cast(IProcessProtocol, protocol), self.argv, self.env, self.tenant.root
         )
-        self.pid = transport.pid
+        self._pid = self._transport.pid
         self.running = True
         self.spawned_at = self._reactor.seconds()
         self._poller = HealthPoller(
@@ -121,24 +132,42 @@ class TenantProcess:
         )
         self._poller.start()
 
+    @property
+    def pid(self) -> int | None:
+        """The child's pid, kept after it is reaped; None until the launch knows it."""
+        if self._pid is None and self._transport is not None:
+            self._pid = self._transport.pid
+        return self._pid
+
+    @property
+    def started_via(self) -> str:
+        """``spawn`` (a new interpreter) or ``preload`` (forked from the spawner)."""
+        return str(getattr(self._transport, "started_via", "spawn"))
+
+    def _signal(self, signum: int) -> None:
+        if self.pid is not None:
+            self._kill(self.pid, signum)
+        elif self._transport is not None:
+            self._transport.signalProcess(signum)
+
     def terminate(self, grace: float) -> None:
         """SIGTERM to the group now, SIGKILL if it has not been reaped after ``grace`` s."""
         self._stop_polling()
-        if not self.running or self.pid is None or self._kill_call is not None:
+        if not self.running or self._kill_call is not None:
             return
-        self._kill(self.pid, signal.SIGTERM)
+        self._signal(signal.SIGTERM)
         self._kill_call = self._reactor.callLater(grace, self._force, grace)
 
     def _force(self, grace: float) -> None:
         self._kill_call = None
-        if self.running and self.pid is not None:
+        if self.running:
             log.warn(
                 "tenant {tenant} still running {grace}s after SIGTERM: SIGKILL to pid {pid}",
                 tenant=self.tenant.name,
                 grace=grace,
                 pid=self.pid,
             )
-            self._kill(self.pid, signal.SIGKILL)
+            self._signal(signal.SIGKILL)
 
     def _ready(self, via: str) -> None:
         if not self.running or self.ready_via is not None:
@@ -152,8 +181,7 @@ class TenantProcess:
         # The tenant itself is gone; whatever it left behind in its group would
         # keep the pipes (and maybe the port) open, so end them too.
         self._stop_polling()
-        if self.pid is not None:
-            self._kill(self.pid, signal.SIGKILL)
+        self._signal(signal.SIGKILL)
 
     def _ended(self, reason: Failure) -> None:
         self.running = False

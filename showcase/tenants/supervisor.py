@@ -24,6 +24,11 @@ Decisions worth knowing:
 * ``request_finished``/``websocket_closed`` ignore names that are gone (a
   tenant removed by a reload and stopped since); the other methods raise
   ``KeyError`` for names the config does not have.
+* Event-app tenants are forked from the preloaded spawner
+  (:mod:`~showcase.tenants.preload`) while ``applications.preload`` is on and
+  it is up, else spawned.  It is started with the service when the config has
+  such tenants, replaced on every reload (new code on disk), and stopped
+  after every tenant.
 """
 
 from __future__ import annotations
@@ -43,10 +48,11 @@ from showcase.tenants.controller import (
     TenantController,
     TenantUnavailable,
 )
-from showcase.tenants.instance import Kill
+from showcase.tenants.instance import Kill, Launch
 from showcase.tenants.ports import PortAllocator
+from showcase.tenants.preload import Preloader
 from showcase.tenants.readiness import Output, Probe, http_probe
-from showcase.tenants.spawn import signal_group
+from showcase.tenants.spawn import signal_group, spawn
 from showcase.tenants.state import State
 
 __all__ = ["RunHooks", "Supervisor", "TenantUnavailable"]
@@ -71,7 +77,10 @@ class Supervisor(Service):
         base_env: Mapping[str, str] | None = None,
         probe: Probe | None = None,
         ports: PortAllocator | None = None,
+        preloader: Preloader | None = None,
     ) -> None:
+        env = dict(os.environ if base_env is None else base_env)
+        self._preloader = preloader or Preloader(reactor, output, env, kill)
         self._shared = Shared(
             reactor=reactor,
             config=config,
@@ -80,9 +89,10 @@ class Supervisor(Service):
             output=output,
             probe=probe if probe is not None else http_probe(reactor),
             kill=kill,
-            base_env=dict(os.environ if base_env is None else base_env),
+            base_env=env,
             before_start=self._make_room,
             forget=self._forget,
+            launch_for=self._launch_for,
         )
         self._tenants = {
             t.name: TenantController(self._shared, t) for t in config.applications.tenants
@@ -142,6 +152,10 @@ class Supervisor(Service):
                 self._tenants[name] = TenantController(self._shared, definition)
             else:
                 self._redefine(current, definition)
+        if self.running and _wants_preload(config):
+            self._preloader.replace()
+        else:
+            self._preloader.retire()
 
     def _redefine(self, tenant: TenantController, definition: Tenant) -> None:
         tenant.removed = False
@@ -159,6 +173,8 @@ class Supervisor(Service):
     def startService(self) -> None:
         self._shared.shutting_down = False
         super().startService()
+        if _wants_preload(self._shared.config):
+            self._preloader.start()
 
     def stopService(self) -> Deferred[None]:
         """Run tenant.stop hooks and stop every tenant; fires when all are reaped."""
@@ -169,7 +185,9 @@ class Supervisor(Service):
             tenant.fail_waiters(TenantUnavailable(503, "The server is shutting down."))
             if tenant.life.state is not State.STOPPED:
                 stops.append(tenant.stop("shutdown"))
-        return gatherResults(stops).addCallback(lambda _: None)
+        d = gatherResults(stops)
+        d.addCallback(lambda _: self._preloader.stop())
+        return d.addCallback(lambda _: None)
 
     def state(self, name: str) -> str:
         """``stopped``, ``starting``, ``ready`` or ``draining``."""
@@ -191,12 +209,19 @@ class Supervisor(Service):
             "argv": list(last.argv) if last is not None else None,
             "cwd": tenant.definition.root,
             "ready_via": last.ready_via if last is not None else None,
+            "started_via": last.started_via if last is not None else None,
             "start_ms": last.ready_ms if last is not None else None,
             "in_flight": tenant.in_flight,
             "websockets": tenant.websockets,
             "recent_crashes": tenant.life.recent_crashes(self._shared.reactor.seconds()),
             "last_stop": tenant.stop_reason,
         }
+
+    def _launch_for(self, tenant: Tenant) -> Launch:
+        """Fork event-app tenants from the spawner when preloading is on; spawn the rest."""
+        if tenant.is_event_app and self._shared.config.applications.preload:
+            return self._preloader.launch
+        return spawn
 
     def _make_room(self, starting: TenantController) -> None:
         """Enforce ``pools.max_size`` before ``starting`` starts: evict LRU idle tenants."""
@@ -226,3 +251,8 @@ class Supervisor(Service):
     def _forget(self, tenant: TenantController) -> None:
         if self._tenants.get(tenant.name) is tenant:
             del self._tenants[tenant.name]
+
+
+def _wants_preload(config: Config) -> bool:
+    apps = config.applications
+    return apps.preload and any(t.is_event_app for t in apps.tenants)

@@ -12,6 +12,10 @@
 // Navigation: ←/→ (not while typing), swipe left/right, and the previous/next links fetch
 // the heat page and render it with Turbo.  The next few heat pages are fetched ahead, so when
 // the network is down the judge can still move on to them and score (marks queue as above).
+//
+// The heat on the floor: the page follows current-heat-<db>, whose turbo-stream lands in the
+// hidden `floor` target; "On the floor" shows, and the emcee's "Start heat" hides, when its
+// number is this heat's.
 
 import { Controller } from "@hotwired/stimulus"
 import { visit } from "@hotwired/turbo"
@@ -59,7 +63,7 @@ function remember(url, html) {
 }
 
 export default class extends Controller {
-  static targets = ["couple", "pending", "notice", "current", "start"]
+  static targets = ["couple", "pending", "notice", "current", "start", "floor"]
   static values = {
     number: String,
     postUrl: String,
@@ -83,9 +87,14 @@ export default class extends Controller {
       this.overlay(fromCache).catch(() => {}).then(() => this.sync())
     }
     this.prefetchTimer = setTimeout(() => this.prefetch(), 300)
+    if (this.hasFloorTarget) {
+      this.floorObserver = new MutationObserver(() => this.floorChanged())
+      this.floorObserver.observe(this.floorTarget, { childList: true, subtree: true })
+    }
   }
 
   disconnect() {
+    this.floorObserver?.disconnect()
     window.removeEventListener("online", this.online)
     if (this.unsubscribe) this.unsubscribe()
     clearInterval(this.timer)
@@ -378,6 +387,14 @@ export default class extends Controller {
   }
 
   // -- the heat on the floor ------------------------------------------------------------------
+
+  floorChanged() {
+    const shown = this.floorTarget.querySelector("#current-heat")
+    if (!shown || shown.dataset.number === undefined) return
+    const here = parseFloat(shown.dataset.number) === parseFloat(this.numberValue)
+    if (this.hasCurrentTarget) this.currentTarget.hidden = !here
+    for (const form of this.startTargets) form.hidden = here
+  }
 
   start(event) {
     event.preventDefault()

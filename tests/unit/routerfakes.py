@@ -275,6 +275,9 @@ class FakeSupervisor:
     def websocket_closed(self, name: str) -> None:
         self.websockets[name] -= 1
 
+    def describe(self, name: str) -> dict[str, Any]:
+        return {"started_via": "spawn", "start_ms": 1.5}
+
     # -- test controls --------------------------------------------------------------
 
     def make_ready(self, name: str, port: int = TENANT_PORT) -> None:

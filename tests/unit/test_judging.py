@@ -549,14 +549,29 @@ def test_a_form_post_to_the_score_api_needs_the_csrf_token(make: Make) -> None:
     assert scores(client) == []
 
 
+def score_update(data: object) -> dict[str, str]:
+    """The attributes of the #last-score-update a live-scores turbo-stream puts in place."""
+    assert isinstance(data, str)
+    assert data.startswith('<turbo-stream action="replace" target="last-score-update"><template>')
+    found = re.search(r'<time id="last-score-update"([^>]*)>([^<]*)</time>', data)
+    assert found is not None, data
+    return {**dict(re.findall(r'([\w-]+)="([^"]*)"', found.group(1))), "text": found.group(2)}
+
+
 def test_saving_publishes_live_scores(make: Make) -> None:
-    """Each saved or removed mark publishes heat number, judge and time on live-scores-<db>."""
+    """Each saved or removed mark publishes a turbo-stream replacing #last-score-update
+    (the time, with the heat and judge) on live-scores-<db>."""
     client = make()
     _, answer = judge_post(client, {"heat": ev.H45, "score": "GH"})
     judge_post(client, {"heat": ev.H45, "score": ""})
     assert [stream for stream, _ in client.published] == ["live-scores-event"] * 2
-    first = client.published[0][1]
-    assert first == {"heat": 4.5, "judge": ev.JUDY, "at": answer["updated_at"]}
+    first = score_update(client.published[0][1])
+    assert first == {
+        "datetime": answer["updated_at"],
+        "data-heat": "4.5",
+        "data-judge": str(ev.JUDY),
+        "text": answer["updated_at"],
+    }
 
 
 # -- a judge posts only as themselves -----------------------------------------------------------
@@ -639,7 +654,7 @@ def test_batch_publishes_once_per_heat(make: Make) -> None:
         {"heat": ev.H2_JACK, "score": "1"},
     ]
     client.post_json(f"/scores/{ev.JUDY}/batch", {"scores": items})
-    assert sorted(data["heat"] for _, data in client.published) == [1, 2]  # type: ignore[index]
+    assert sorted(score_update(data)["data-heat"] for _, data in client.published) == ["1", "2"]
 
 
 # -- the emcee and the heat on the floor --------------------------------------------------
