@@ -56,7 +56,14 @@ Serve = Callable[[Mapping[str, str], Any], None]
 
 
 def prefix_from_env(env: Mapping[str, str]) -> str:
-    """The URL prefix the event is served under, from SHOWCASE_ROOT and SHOWCASE_SCOPE."""
+    """The URL prefix the event is served under.
+
+    Under the router, ``SHOWCASE_PREFIX`` (the tenant's path, set by the router)
+    says it exactly; standalone it is ``SHOWCASE_ROOT`` + ``SHOWCASE_SCOPE``.
+    """
+    prefix = env.get("SHOWCASE_PREFIX")
+    if prefix is not None:
+        return prefix.strip().rstrip("/")
     scope = env.get("SHOWCASE_SCOPE", "").strip()
     if scope.startswith("/"):
         return scope.rstrip("/")

@@ -55,6 +55,7 @@ def tenant_env(base: Mapping[str, str], tenant: Tenant, port: int) -> dict[str, 
     env = dict(base)
     env[tenant.port_env_var] = str(port)
     env["SHOWCASE_TENANT"] = tenant.name
+    env["SHOWCASE_PREFIX"] = tenant.path.rstrip("/")  # the URL prefix routed to it
     env.update((name, expand_port(value, port)) for name, value in tenant.env)
     return env
 

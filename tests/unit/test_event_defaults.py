@@ -174,3 +174,14 @@ def test_cli_event_new_without_key(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["event", "new", "--db-dir", str(tmp_path)])
     assert raised.value.code == 2
+
+
+def test_the_router_given_prefix_wins_over_scope_and_root() -> None:
+    """Under the router SHOWCASE_PREFIX is the served prefix; standalone, root + scope."""
+    from showcase.event.__main__ import prefix_from_env
+
+    env = {"SHOWCASE_ROOT": "/showcase", "SHOWCASE_SCOPE": "2026/boston"}
+    assert prefix_from_env(env) == "/showcase/2026/boston"
+    assert prefix_from_env({**env, "SHOWCASE_PREFIX": "/x/2026/boston/"}) == "/x/2026/boston"
+    assert prefix_from_env({"SHOWCASE_PREFIX": ""}) == ""
+    assert prefix_from_env({"SHOWCASE_SCOPE": "/full/prefix/"}) == "/full/prefix"

@@ -165,7 +165,7 @@ def test_ready_line_split_across_reads(h: Harness) -> None:
 
 
 def test_command_env_and_cwd(h: Harness) -> None:
-    """argv and env get the port; env is base, then PORT and the name, then the tenant's env."""
+    """argv and env get the port; env is base, then PORT, name and prefix, then the tenant's env."""
     h.supervisor.ready("a")
     process = h.process
     assert process.argv == ["app", "--port", "4000", "--bind=4000"]
@@ -174,6 +174,7 @@ def test_command_env_and_cwd(h: Harness) -> None:
         "PATH": "/bin",
         "PORT": "4000",
         "SHOWCASE_TENANT": "a",
+        "SHOWCASE_PREFIX": "/a",
         "LANG": "tenant",
         "DATABASE": "db-4000.sqlite3",
     }
