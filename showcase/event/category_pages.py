@@ -17,6 +17,7 @@ from twisted.web.server import Request
 from . import forms
 from .context import Context
 from .dance_pages import LINKS
+from .record_pages import submit
 
 FIELDS = ("name", "day", "time", "duration", "max_heat_size", "ballrooms")
 DIRECTIONS = ("up", "down")
@@ -80,15 +81,11 @@ def register(app: Klein, ctx: Context) -> None:
 
     @app.route("/categories/new", methods=["POST"], endpoint="organizer_category_create")
     def create(request: Request) -> bytes:
-        ctx.check_csrf(request)
-        form = forms.Form.from_args(request.args)
-        values = parse(form, None)
-        if not form.ok:
-            return form_page(request, form, None, status=422)
-        with db.transaction():
+        def write(values: dict[str, Any]) -> None:
             last = db.value('SELECT max("order") FROM categories') or 0
             db.insert("categories", order=int(last) + 1, **values)
-        return ctx.redirect(request, "/categories")
+
+        return submit(ctx, request, None, parse, form_page, write, "/categories")
 
     @app.route(
         "/categories/<int:category_id>/edit", methods=["GET"], endpoint="organizer_category_edit"
@@ -108,13 +105,16 @@ def register(app: Klein, ctx: Context) -> None:
         ctx.check_csrf(request)
         if category(category_id) is None:
             return ctx.not_found(request, "No such category")
-        form = forms.Form.from_args(request.args)
-        values = parse(form, category_id)
-        if not form.ok:
-            return form_page(request, form, category_id, status=422)
-        with db.transaction():
-            db.update("categories", category_id, **values)
-        return ctx.redirect(request, "/categories")
+        return submit(
+            ctx,
+            request,
+            category_id,
+            parse,
+            form_page,
+            lambda v: db.update("categories", category_id, **v),
+            "/categories",
+            csrf_checked=True,
+        )
 
     @app.route(
         "/categories/<int:category_id>/delete",

@@ -15,6 +15,7 @@ from twisted.web.server import Request
 
 from . import forms
 from .context import Context
+from .record_pages import submit
 
 KINDS = ("closed", "open", "solo", "multi")
 LINKS = tuple(f"{kind}_category_id" for kind in KINDS) + tuple(
@@ -106,14 +107,9 @@ def register(app: Klein, ctx: Context) -> None:
 
     @app.route("/dances/new", methods=["POST"], endpoint="organizer_dance_create")
     def create(request: Request) -> bytes:
-        ctx.check_csrf(request)
-        form = forms.Form.from_args(request.args)
-        values = parse(form, None)
-        if not form.ok:
-            return form_page(request, form, None, status=422)
-        with db.transaction():
-            db.insert("dances", **values)
-        return ctx.redirect(request, "/dances")
+        return submit(
+            ctx, request, None, parse, form_page, lambda v: db.insert("dances", **v), "/dances"
+        )
 
     @app.route("/dances/<int:dance_id>/edit", methods=["GET"], endpoint="organizer_dance_edit")
     def edit(request: Request, dance_id: int) -> bytes:
@@ -127,10 +123,13 @@ def register(app: Klein, ctx: Context) -> None:
         ctx.check_csrf(request)
         if dance(dance_id) is None:
             return ctx.not_found(request, "No such dance")
-        form = forms.Form.from_args(request.args)
-        values = parse(form, dance_id)
-        if not form.ok:
-            return form_page(request, form, dance_id, status=422)
-        with db.transaction():
-            db.update("dances", dance_id, **values)
-        return ctx.redirect(request, "/dances")
+        return submit(
+            ctx,
+            request,
+            dance_id,
+            parse,
+            form_page,
+            lambda v: db.update("dances", dance_id, **v),
+            "/dances",
+            csrf_checked=True,
+        )

@@ -15,6 +15,7 @@ from twisted.web.server import Request
 
 from . import forms
 from .context import Context
+from .record_pages import submit
 
 FIELDS = ("name", "email", "ballroom")
 BALLROOMS = ("A", "B", "C", "D")
@@ -86,14 +87,9 @@ def register(app: Klein, ctx: Context) -> None:
 
     @app.route("/studios/new", methods=["POST"], endpoint="organizer_studio_create")
     def create(request: Request) -> bytes:
-        ctx.check_csrf(request)
-        form = forms.Form.from_args(request.args)
-        values = parse(form, None)
-        if not form.ok:
-            return form_page(request, form, None, status=422)
-        with db.transaction():
-            db.insert("studios", **values)
-        return ctx.redirect(request, "/studios")
+        return submit(
+            ctx, request, None, parse, form_page, lambda v: db.insert("studios", **v), "/studios"
+        )
 
     @app.route("/studios/<int:studio_id>/edit", methods=["GET"], endpoint="organizer_studio_edit")
     def edit(request: Request, studio_id: int) -> bytes:
@@ -109,13 +105,16 @@ def register(app: Klein, ctx: Context) -> None:
         ctx.check_csrf(request)
         if studio(studio_id) is None:
             return ctx.not_found(request, "No such studio (Event Staff is built in)")
-        form = forms.Form.from_args(request.args)
-        values = parse(form, studio_id)
-        if not form.ok:
-            return form_page(request, form, studio_id, status=422)
-        with db.transaction():
-            db.update("studios", studio_id, **values)
-        return ctx.redirect(request, "/studios")
+        return submit(
+            ctx,
+            request,
+            studio_id,
+            parse,
+            form_page,
+            lambda v: db.update("studios", studio_id, **v),
+            "/studios",
+            csrf_checked=True,
+        )
 
     @app.route(
         "/studios/<int:studio_id>/delete", methods=["POST"], endpoint="organizer_studio_delete"

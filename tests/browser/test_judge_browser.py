@@ -12,7 +12,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 
 from showcase.event.db import create
 from tests import judgingevent as ev
+from tests.integration.routerproc import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -45,14 +45,7 @@ pytestmark = pytest.mark.browser
 
 def wait_until(what: str, check: Any, timeout: float = 30.0) -> Any:
     """Poll ``check()`` until it returns something true; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    return wait_for(check, timeout, what)
 
 
 @pytest.fixture
