@@ -295,15 +295,18 @@ async def test_children_of_one_spawner_have_different_random_state(tmp_path: Pat
             child = preloader.launch(reactor, protocol, argv, {"SHOWCASE_DB": db}, str(tmp_path))
             assert isinstance(child, ForkedProcess)
             children.append((child, protocol))
-        one, two = [await protocol.line for _, protocol in children]
+        one, two = [await protocol.line.addTimeout(20, reactor) for _, protocol in children]
         assert one["pid"] != two["pid"] and one["random"] != two["random"]
         assert (one["db"], two["db"]) == ("one.sqlite3", "two.sqlite3")
         assert parent(one["pid"]) == parent(two["pid"]) == spawner
     finally:
         for child, _ in children:
-            if child.pid is not None:
-                signal_group(child.pid, signal.SIGTERM)
+            # The child's ready line can arrive before the spawner's "forked"
+            # message tells the router its pid: wait for the pid, then stop it.
+            await until(lambda c=child: c.pid is not None)
+            assert child.pid is not None
+            signal_group(child.pid, signal.SIGTERM)
         for _, protocol in children:
-            await protocol.ended
+            await protocol.ended.addTimeout(20, reactor)
         await preloader.stop()
     assert not any(alive(pid) for pid in [spawner, one["pid"], two["pid"]])
