@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def config_check(args: argparse.Namespace) -> int:
@@ -90,11 +92,80 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# Subcommands that live beside the code they drive: (group, name, "module:function", help).
+# ``function(parser)`` adds the command's options and ``parser.set_defaults(run=...)``;
+# the module is imported when the parser is built, so it must import its heavy parts lazily.
+COMMANDS: tuple[tuple[str | None, str, str, str], ...] = (
+    (
+        "config",
+        "generate",
+        "showcase.index.generate:configure",
+        "write showcases.yml, htpasswd and the router config from the index database",
+    ),
+    (
+        "assets",
+        "precompile",
+        "showcase.ops.assets:configure_precompile",
+        "copy static/ into public/assets/ with digested names and a manifest",
+    ),
+    (
+        "assets",
+        "clean",
+        "showcase.ops.assets:configure_clean",
+        "remove all but the newest compiled versions of each asset",
+    ),
+    (
+        "assets",
+        "clobber",
+        "showcase.ops.assets:configure_clobber",
+        "remove every compiled asset and the manifest",
+    ),
+    (
+        None,
+        "backup",
+        "showcase.ops.backup:configure",
+        "push the databases this region owns to the other regions",
+    ),
+    (
+        None,
+        "snapshot",
+        "showcase.ops.snapshot:configure_snapshot",
+        "take today's snapshot of every database",
+    ),
+    (
+        None,
+        "restore",
+        "showcase.ops.snapshot:configure_restore",
+        "put one database back from a snapshot",
+    ),
+)
+GROUP_HELP = {"config": "router configuration files", "assets": "compiled static assets"}
+
+
+def _add_commands(commands: Any, groups: dict[str, Any]) -> None:
+    for group, name, target, help_text in COMMANDS:
+        module_name, _, function = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name is None or not module_name.startswith(e.name):
+                raise
+            continue  # not written yet
+        if group is None:
+            where = commands
+        elif group in groups:
+            where = groups[group]
+        else:
+            sub = commands.add_parser(group, help=GROUP_HELP.get(group))
+            where = groups[group] = sub.add_subparsers(dest=f"{group}_command", required=True)
+        getattr(module, function)(where.add_parser(name, help=help_text, description=help_text))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="showcase", description="Run and manage showcase events.")
     commands = top.add_subparsers(dest="command", required=True)
 
-    config = commands.add_parser("config", help="router configuration files")
+    config = commands.add_parser("config", help=GROUP_HELP["config"])
     config_commands = config.add_subparsers(dest="config_command", required=True)
     check = config_commands.add_parser("check", help="validate router config files")
     check.add_argument("files", nargs="+", metavar="FILE")
@@ -117,6 +188,7 @@ def parser() -> argparse.ArgumentParser:
     dem = commands.add_parser("demo", help="create the demo event database (db/demo.sqlite3)")
     dem.add_argument("--db-dir", default="db", help="where event databases live (default: db)")
     dem.set_defaults(run=demo)
+    _add_commands(commands, {"config": config_commands})
     return top
 
 

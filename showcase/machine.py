@@ -83,6 +83,7 @@ class Machine(Service):
         self.loaded_at = reactor.seconds()
         self.listen = listen or config.server.listen
         env = dict(os.environ)
+        env["SHOWCASE_ROUTER_PID"] = str(os.getpid())  # the admin app's reload after generating
         self.redis = self._choose_redis(config)
         if self.redis.url is not None:
             env["SHOWCASE_REDIS"] = self.redis.url
