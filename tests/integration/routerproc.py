@@ -62,7 +62,7 @@ def tenant_yaml(path: str, name: str, **extra: str) -> str:
 class Router:
     """A ``twistd -n showcase`` process on a free port of 127.0.0.1."""
 
-    def __init__(self, directory: Path, config: str) -> None:
+    def __init__(self, directory: Path, config: str, env: dict[str, str] | None = None) -> None:
         self.dir = directory
         self.config_path = directory / "showcase.yml"
         self.config_path.write_text(config)
@@ -81,7 +81,9 @@ class Router:
             "--listen",
             "tcp:0:interface=127.0.0.1",
         ]
-        self.proc = subprocess.Popen(args, cwd=directory, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, cwd=directory, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+        )
         found = wait_for(self._port, 20, "the router to listen")
         self.port = int(str(found))
 
