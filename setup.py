@@ -16,7 +16,7 @@ setup(
     # The top-level templates/ and static/ are installed inside the package.
     package_dir={"showcase.templates": "templates", "showcase.static": "static"},
     package_data={
-        "showcase": ["py.typed", "data/*", "data/**/*", "event/schema.sql"],
+        "showcase": ["py.typed", "data/*", "data/**/*", "event/schema.sql", "index/schema.sql"],
         "showcase.templates": ["*", "**/*"],
         "showcase.static": ["*", "**/*"],
     },

@@ -1,0 +1,1 @@
+"""Operations: backups, snapshots, the log sink and shipping, compiled assets."""
