@@ -45,6 +45,7 @@ from showcase.tenants.supervisor import Supervisor
 if TYPE_CHECKING:
     from showcase.cable.bus import RedisBus
     from showcase.cable.hub import Hub
+    from showcase.idle import MachineIdle
 
 DRAIN_SECONDS = 10.0
 
@@ -53,7 +54,6 @@ def not_yet_supported(config: Config) -> list[str]:
     """Keys that are set but not acted on yet (said at start, never silently ignored)."""
     apps = config.applications
     found = {
-        "server.idle": config.server.idle.action is not None,
         "applications.pools.default_memory_limit / tenants[].memory_limit": any(
             t.memory_limit is not None for t in apps.tenants
         ),
@@ -119,8 +119,37 @@ class Machine(Service):
             hub=self.hub,
         )
         self.router.reload = self.reload  # a CGI script's reload_config
+        self.idle: MachineIdle | None = None
+        if config.server.idle.action is not None:
+            self.router.idle = self.idle = self._machine_idle(config, env)
         self.port: IListeningPort | None = None
         self.exit_code = 0
+
+    def _machine_idle(self, config: Config, env: dict[str, str]) -> MachineIdle:
+        from showcase.idle import MachineIdle, MachinesAPI
+
+        def hooks() -> tuple[tuple[Hook, ...], tuple[Hook, ...]]:
+            server = self.config.hooks.server
+            return server.idle, server.resume
+
+        def run(hooks: tuple[Hook, ...], label: str) -> Deferred[bool]:
+            d = self.hooks.run(hooks, label)
+            if label == "server.resume":
+                d.addCallback(self._reload_if_asked, hooks)
+            return d
+
+        api = MachinesAPI.from_environ(self.reactor, env)
+        return MachineIdle(self.reactor, config.server.idle, hooks, run, api)
+
+    def _reload_if_asked(self, ok: bool, hooks: tuple[Hook, ...]) -> bool:
+        """A hook's ``reload_config`` (ready and resume hooks): switch to the file it names."""
+        if ok and self.config_path is not None:
+            for hook in hooks:
+                path = reload_requested(hook, self.config_path, self.loaded_at)
+                if path is not None:
+                    self.reload(path)
+                    break
+        return ok
 
     def _choose_redis(self, config: Config) -> RedisChoice:
         if config.redis.url is not None or not config.cable.enabled:
@@ -198,16 +227,7 @@ class Machine(Service):
         if not hooks:
             return
 
-        def done(ok: bool) -> None:
-            if not ok or self.config_path is None:
-                return
-            for hook in hooks:
-                path = reload_requested(hook, self.config_path, self.loaded_at)
-                if path is not None:
-                    self.reload(path)
-                    return
-
-        self._run_hooks(hooks, "server.ready").addCallback(done)
+        self._run_hooks(hooks, "server.ready").addCallback(self._reload_if_asked, hooks)
 
     # -- reload ----------------------------------------------------------------
 
@@ -232,6 +252,10 @@ class Machine(Service):
             self.config, self.config_path = config, path
             self.loaded_at = self.reactor.seconds()
             self.router.apply(config)
+            if self.idle is not None:
+                self.idle.configure(config.server.idle)
+            elif config.server.idle.action is not None:
+                self.router.idle = self.idle = self._machine_idle(config, dict(os.environ))
             self.supervisor.update(config)
             self.managed.update(self._managed_processes(config))
             self.log.info("reloaded {path}", path=path)
@@ -250,6 +274,8 @@ class Machine(Service):
 
     async def _stop(self, stopped: Any) -> None:
         await stopped
+        if self.idle is not None:
+            self.idle.stop()
         if self.hub is not None:
             self.hub.close_all()
         await self.router.drain(DRAIN_SECONDS)

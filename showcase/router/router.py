@@ -34,6 +34,7 @@ from .tunnel import open_tunnel
 
 if TYPE_CHECKING:
     from showcase.cable.hub import Hub
+    from showcase.idle import MachineIdle
 
 Expander = Callable[[str, Exchange], str]
 
@@ -81,6 +82,7 @@ class Router:
         self._drained: Deferred[None] | None = None
         self._drain_timer: Any = None
         self.reload: Callable[[str], None] | None = None  # set by Machine: CGI reload_config
+        self.idle: MachineIdle | None = None  # set by Machine when server.idle is on
         self.apply(config)
 
     def apply(self, config: Config) -> None:
@@ -98,6 +100,19 @@ class Router:
     # -- per exchange ------------------------------------------------------------
 
     def handle(self, ex: Exchange) -> None:
+        idle = self.idle
+        if idle is not None:
+            # A WebSocket does not hold the machine up: only requests count (as Navigator).
+            if not ex.upgrade:
+                idle.started()
+                ex.idle_counted = True  # type: ignore[attr-defined]
+            waiting = idle.gate()
+            if waiting is not None:  # resuming after an idle action: wait for the resume hooks
+                waiting.addCallback(lambda _: self._handle(ex))
+                return
+        self._handle(ex)
+
+    def _handle(self, ex: Exchange) -> None:
         ex.request_id = request_id(ex.head.header(b"x-request-id"))
         try:
             decision = self.dispatcher.decide(ex)
@@ -132,6 +147,8 @@ class Router:
         if not getattr(ex, "logged", False):
             ex.logged = True  # type: ignore[attr-defined]
             self.access.log(ex)
+            if self.idle is not None and getattr(ex, "idle_counted", False):
+                self.idle.finished()
         if self._drained is not None:
             self.reactor.callLater(0, self._check_drained)
 
