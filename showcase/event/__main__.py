@@ -6,8 +6,10 @@ event's path below the site root; a value starting with ``/`` is the whole
 URL prefix), ``SHOWCASE_ROOT`` (the site's ``root_path``, e.g.
 ``/showcase``), ``SHOWCASE_TENANT`` (its name, for logs), ``PORT`` (0 = any
 free port), ``HOST`` (default 127.0.0.1), ``SHOWCASE_POPULATE=demo`` (a missing database
-is created as the demo event instead of an empty one).  Once listening it prints one JSON
-line, ``{"ready": true, "port": N, "pid": P}``.
+is created as the demo event instead of an empty one), ``SHOWCASE_ASSETS_MANIFEST`` and
+``SHOWCASE_ASSETS_URL`` (compiled assets, :mod:`showcase.event.assets_url`),
+``SHOWCASE_LOGO`` and ``SHOWCASE_OWNER`` (the location, :mod:`showcase.event.theme`).
+Once listening it prints one JSON line, ``{"ready": true, "port": N, "pid": P}``.
 
 Start-up time is what a judge waits for after an idle stop, so the imports
 are kept lean: the TLS stack is never imported (this process only talks
@@ -132,6 +134,7 @@ def serve(env: Mapping[str, str], reactor: Any, prebuilt: Prebuilt | None = None
         app = build_app(ctx)
     else:
         ctx, app = prebuilt.open(path, prefix_from_env(env))
+    ctx.page.configure(env)  # compiled assets and the location's logo
     ctx.publish = make_publisher(env.get("SHOWCASE_REDIS"), reactor, ctx.db.name)
     site = Site(mount(app, ctx.prefix))
     site.noisy = False

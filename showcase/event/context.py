@@ -15,6 +15,7 @@ import jinja2
 from twisted.web.server import Request
 
 from .db import EventDB
+from .page_globals import PageGlobals
 from .paths import TEMPLATES
 
 Publish = Callable[[str, object], None]
@@ -53,6 +54,8 @@ class Context:
         self.env.globals["url"] = self.url
         self.env.globals["stream"] = self.stream
         self.env.filters["display_name"] = display_name
+        self.page = PageGlobals(self.url)  # asset_url, importmap, event_theme; set up by serve()
+        self.page.install(self.env)
 
     def url(self, path: str = "/") -> str:
         """The URL of ``path`` (relative to this event) as the browser sees it."""
