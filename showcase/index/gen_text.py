@@ -1,0 +1,246 @@
+"""The texts ``config generate`` writes, built from a :class:`Catalog`: showcases.yml,
+htpasswd, the router config and the maintenance config.
+
+Pure functions: the same catalog and options give the same bytes.  YAML is written with
+``yaml.safe_dump(sort_keys=False)`` after the data were put in order here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Any
+
+import yaml
+
+import showcase
+
+from .gen_catalog import Catalog, Event
+from .gen_options import ENV_PRINT_TOKEN_FILE, GenerateOptions
+
+PACKAGED_MAINTENANCE_PAGE = os.path.join(
+    os.path.dirname(showcase.__file__), "data", "public", "503.html"
+)
+"""The auto-refreshing 503 page, used when the public directory has none of its own."""
+
+ALLOWED_EXTENSIONS = (
+    "html", "htm", "txt", "xml", "json", "css", "js", "mjs", "map",
+    "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "woff", "woff2", "ttf", "otf",
+)  # fmt: skip
+TRY_FILES = ("index.html", ".html")
+HOOK_TIMEOUT = "5m"
+TENANT_BACKUP_TIMEOUT = "2m"
+REALM = "Showcase"
+
+
+def dump(data: Any) -> str:
+    """YAML for ``data`` in its own order (no line folding, unicode kept)."""
+    return yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100_000
+    )
+
+
+# -- showcases.yml --------------------------------------------------------------------
+
+
+def showcases_data(catalog: Catalog) -> dict[int, dict[str, dict[str, Any]]]:
+    """Year (newest first) → location key → ``{name, region, logo?, locale?}`` plus
+    ``date`` (a single ``showcase`` event) or ``events`` → key → ``{name, date?}``."""
+    years: dict[int, dict[str, dict[str, Any]]] = {}
+    for event in catalog.events:
+        location = event.location
+        entries = years.setdefault(event.year, {})
+        entry = entries.get(location.key)
+        if entry is None:
+            entry = entries[location.key] = {"name": location.name}
+            if location.region:
+                entry["region"] = location.region
+            if location.logo:
+                entry["logo"] = location.logo
+            if location.locale:
+                entry["locale"] = location.locale
+        if event.key is None:
+            if event.date:
+                entry["date"] = event.date
+            continue
+        item: dict[str, Any] = {"name": event.name}
+        if event.date:
+            item["date"] = event.date
+        entry.setdefault("events", {})[event.key] = item
+    return {year: years[year] for year in sorted(years, reverse=True)}
+
+
+def showcases_text(catalog: Catalog) -> str:
+    return dump(showcases_data(catalog))
+
+
+# -- htpasswd -----------------------------------------------------------------------------
+
+
+def htpasswd_lines(catalog: Catalog) -> str:
+    return "".join(f"{user.userid}:{user.hash}\n" for user in catalog.users)
+
+
+# -- router configs -------------------------------------------------------------------------
+
+
+def owned(event: Event, options: GenerateOptions) -> bool:
+    """Is ``event`` served by this machine?"""
+    return options.region is None or event.location.region == options.region
+
+
+def tenant_path(event: Event, options: GenerateOptions) -> str:
+    return f"{options.root_path}/{event.scope}/"
+
+
+def maintenance_page(options: GenerateOptions) -> str | None:
+    """``maintenance.page``: None (the default, ``<public_dir>/503.html``) when that file
+    exists, else the packaged page, relative to the config's directory (a page starting
+    with ``/`` would be read inside ``public_dir``)."""
+    if os.path.isfile(os.path.join(options.public_dir, "503.html")):
+        return None
+    return os.path.relpath(PACKAGED_MAINTENANCE_PAGE, options.out)
+
+
+def showcase_command(*args: str) -> dict[str, Any]:
+    """A hook running ``showcase ARGS…`` with this interpreter (no PATH lookup)."""
+    return {"command": sys.executable, "args": ["-m", "showcase.cli", *args]}
+
+
+def server_section(options: GenerateOptions) -> dict[str, Any]:
+    root = options.root_path
+    return {
+        "listen": options.listen,
+        "root_path": root,
+        "static": {
+            "public_dir": options.public_dir,
+            "allowed_extensions": list(ALLOWED_EXTENSIONS),
+            "try_files": list(TRY_FILES),
+            "cache_control": {
+                "overrides": [{"path": f"{root}/assets/", "max_age": "1y", "immutable": True}]
+            },
+        },
+        "health_check": {"path": "/up", "response": {"status": 200, "body": "OK"}},
+    }
+
+
+def _maintenance_section(options: GenerateOptions, enabled: bool) -> dict[str, Any]:
+    section: dict[str, Any] = {"enabled": enabled}
+    page = maintenance_page(options)
+    if page is not None:
+        section["page"] = page
+    return section
+
+
+def _public_paths(catalog: Catalog, options: GenerateOptions) -> list[str]:
+    root = options.root_path
+    paths = [
+        f"{root}/studios/",
+        f"{root}/demo/",
+        f"{root}/assets/",
+        f"{root}/favicon.ico",
+        f"{root}/robots.txt",
+        f"{root}/config/update",  # peers' index uploads: the index app checks their token
+    ]
+    for event in catalog.events:
+        path = tenant_path(event, options)
+        paths += [f"{path}public/", f"{path}cable", f"{path}print.json"]
+    return paths
+
+
+def _backup_args(options: GenerateOptions) -> list[str]:
+    args = ["backup", "--db-dir", options.db_dir]
+    return args + (["--region", options.region] if options.region else [])
+
+
+def _index_tenant(options: GenerateOptions) -> dict[str, Any]:
+    return {
+        "path": f"{options.root_path}/",
+        "name": "index",
+        "runtime": sys.executable,
+        "args": ["-m", "showcase.index"],
+        "env": options.to_env(),
+    }
+
+
+def _demo_tenant(options: GenerateOptions) -> dict[str, Any]:
+    return {
+        "path": f"{options.root_path}/demo/",
+        "name": "demo",
+        "env": {
+            "SHOWCASE_DB": os.path.join(options.db_dir, "demo.sqlite3"),
+            "SHOWCASE_SCOPE": "demo",
+            "SHOWCASE_OWNER": "Demo",
+            "SHOWCASE_POPULATE": "demo",
+        },
+    }
+
+
+def _event_tenant(event: Event, options: GenerateOptions) -> dict[str, Any]:
+    env = {
+        "SHOWCASE_DB": os.path.join(options.db_dir, f"{event.db_name}.sqlite3"),
+        "SHOWCASE_SCOPE": event.scope,
+        "SHOWCASE_OWNER": event.location.name,
+    }
+    if options.print_token_file:
+        env[ENV_PRINT_TOKEN_FILE] = options.print_token_file
+    tenant: dict[str, Any] = {"path": tenant_path(event, options), "env": env}
+    if options.backup:
+        hook = showcase_command(*_backup_args(options), "--only", event.db_name)
+        tenant["hooks"] = {"stop": [{**hook, "timeout": TENANT_BACKUP_TIMEOUT}]}
+    return tenant
+
+
+def _replay_rules(catalog: Catalog, options: GenerateOptions) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = []
+    if options.appliance_app:
+        rules.append({"path": r"\.pdf$", "app": options.appliance_app})
+    for event in catalog.events:
+        region = event.location.region
+        if owned(event, options) or region is None:
+            continue
+        prefix = tenant_path(event, options).rstrip("/")
+        rules.append({"path": f"^{re.escape(prefix)}(?:/|$)", "region": region})
+    return rules
+
+
+def router_text(catalog: Catalog, options: GenerateOptions) -> str:
+    """The full router config (``<out>/showcase.yml``)."""
+    tenants = [_index_tenant(options), _demo_tenant(options)]
+    tenants += [_event_tenant(event, options) for event in catalog.events if owned(event, options)]
+    config: dict[str, Any] = {
+        "server": server_section(options),
+        "auth": {
+            "enabled": True,
+            "realm": REALM,
+            "htpasswd": options.htpasswd_path,
+            "public_paths": _public_paths(catalog, options),
+        },
+        "maintenance": _maintenance_section(options, enabled=False),
+        "applications": {"tenants": tenants},
+    }
+    rules = _replay_rules(catalog, options)
+    if rules:
+        config["routes"] = {"fly": {"replay": rules}}
+    if options.backup:
+        hook = showcase_command(*_backup_args(options))
+        config["hooks"] = {"server": {"idle": [{**hook, "timeout": HOOK_TIMEOUT}]}}
+    config["cable"] = {"enabled": True}
+    config["logging"] = {"format": "json"}
+    return dump(config)
+
+
+def maintenance_text(options: GenerateOptions) -> str:
+    """The boot config (``<out>/maintenance.yml``): every tenant request gets the 503 page
+    while the ``server.ready`` hook generates, then the router switches to the full config."""
+    hook = showcase_command(*options.to_args())
+    ready = {**hook, "reload_config": options.config_path, "timeout": HOOK_TIMEOUT}
+    config: dict[str, Any] = {
+        "server": server_section(options),
+        "maintenance": _maintenance_section(options, enabled=True),
+        "hooks": {"server": {"ready": [ready]}},
+        "cable": {"enabled": True},
+        "logging": {"format": "json"},
+    }
+    return dump(config)
