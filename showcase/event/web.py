@@ -16,7 +16,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 from twisted.web.static import File
 
-from . import home, judging, organizer, public, results
+from . import home, judging, organizer, printing_pages, public, results
 from .context import Context, Forbidden
 from .paths import STATIC
 
@@ -27,6 +27,7 @@ AREAS: list[Register] = [
     judging.register,
     results.register,
     public.register,
+    printing_pages.register,
 ]
 
 

@@ -1,0 +1,219 @@
+"""The event app's PDFs, print page and print.json, through StubTreq (EventClient).
+
+The PDFs are rendered in the reactor's thread pool, as in production: those tests run
+on the real reactor and flush StubTreq until the answer is there."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+from showcase.event.db import insert_row
+from showcase.event.defaults import populate_new_event
+from showcase.printing.paths import ENDPOINTS
+from tests.eventsupport import EventClient
+
+TOKEN_ENV = ("SHOWCASE_PRINT_TOKEN", "SHOWCASE_PRINT_TOKEN_FILE")
+
+
+def populate(conn: sqlite3.Connection) -> None:
+    """A small event: a studio with a professional and two students with back numbers, a
+    judge, two closed heats (one scored), a scratched heat and a solo."""
+    populate_new_event(conn, "Spring Showcase", "2026-04-18")
+    studio = insert_row(conn, "studios", name="Starlight")
+    level = conn.execute("SELECT min(id) FROM levels").fetchone()[0]
+    age = conn.execute("SELECT min(id) FROM ages").fetchone()[0]
+    pro = insert_row(
+        conn,
+        "people",
+        name="Ortega, Sam",
+        type="Professional",
+        role="Leader",
+        studio_id=studio,
+        back=101,
+    )
+    students = [
+        insert_row(
+            conn,
+            "people",
+            name=name,
+            type="Student",
+            role="Follower",
+            studio_id=studio,
+            back=back,
+            level_id=level,
+            age_id=age,
+        )
+        for name, back in (("Keller, Helen", 201), ("Bennett, Chloe", 202))
+    ]
+    judge = insert_row(conn, "people", name="Adams, Ann", type="Judge", studio_id=0)
+    insert_row(conn, "judges", person_id=judge)
+    waltz, tango = (
+        conn.execute("SELECT id FROM dances WHERE name = ?", [n]).fetchone()[0]
+        for n in ("Waltz", "Tango")
+    )
+    for number, (student, dance, category) in enumerate(
+        [
+            (students[0], waltz, "Closed"),
+            (students[1], tango, "Closed"),
+            (students[0], tango, "Solo"),
+            (students[1], waltz, "Closed"),
+        ],
+        start=1,
+    ):
+        entry = insert_row(
+            conn, "entries", lead_id=pro, follow_id=student, level_id=level, age_id=age
+        )
+        heat = insert_row(
+            conn,
+            "heats",
+            number=-4.0 if number == 4 else float(number),
+            category=category,
+            dance_id=dance,
+            entry_id=entry,
+        )
+        if category == "Solo":
+            insert_row(conn, "solos", heat_id=heat, order=1, song="Moon River")
+        if number == 1:
+            insert_row(conn, "scores", judge_id=judge, heat_id=heat, value="GH")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventClient]:
+    event = EventClient(tmp_path_factory.mktemp("printing-pages"), populate)
+    yield event
+    event.db.close()
+
+
+@pytest.fixture
+def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in TOKEN_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+async def fetch(client: EventClient, path: str, **kwargs: Any) -> tuple[int, Any, bytes]:
+    """GET ``path``; flush StubTreq until the (threaded) answer is in, within 30 s."""
+    done: list[Any] = []
+    failed: list[Any] = []
+    d = client.treq.get(client.url(path), **kwargs)
+    d.addCallbacks(done.append, failed.append)
+    deadline = reactor.seconds() + 30
+    while not done and not failed:
+        assert reactor.seconds() < deadline, f"{path} did not answer"
+        client.treq.flush()
+        await deferLater(reactor, 0.01)
+    if failed:
+        failed[0].raiseException()
+    response = done[0]
+    body: list[bytes] = []
+    response.content().addCallback(body.append)
+    client.treq.flush()
+    return response.code, response.headers, body[0]
+
+
+def ids(client: EventClient) -> dict[str, int]:
+    one = client.db.value
+    return {
+        "people": one("SELECT id FROM people WHERE type = 'Student' ORDER BY id LIMIT 1"),
+        "studios": one("SELECT id FROM studios WHERE id > 0 ORDER BY id LIMIT 1"),
+        "scores": one("SELECT id FROM people WHERE type = 'Judge' ORDER BY id LIMIT 1"),
+    }
+
+
+@pytest.mark.parametrize("pattern", [e.pattern for e in ENDPOINTS])
+@pytest_twisted.ensureDeferred
+async def test_every_pdf_endpoint_answers_a_pdf(client: EventClient, pattern: str) -> None:
+    """Each PDF endpoint answers 200, application/pdf, inline with a file name, %PDF bytes."""
+    endpoint = next(e for e in ENDPOINTS if e.pattern == pattern)
+    path = endpoint.path(ids(client)[pattern.split("/")[0]] if endpoint.has_id else None)
+    code, headers, body = await fetch(client, path)
+    assert code == 200
+    assert headers.getRawHeaders("content-type") == ["application/pdf"]
+    disposition = headers.getRawHeaders("content-disposition")[0]
+    assert disposition.startswith("inline; filename=") and disposition.endswith('.pdf"')
+    assert body.startswith(b"%PDF")
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_ids_are_404(client: EventClient) -> None:
+    """A PDF for a person, studio or judge the event does not have is a 404 page."""
+    missing = int(client.db.value("SELECT max(id) FROM people")) + 100
+    for path in (f"people/{missing}/heats.pdf", f"studios/{missing}/heats.pdf"):
+        code, _headers, _ = await fetch(client, path)
+        assert code == 404, path
+    student = ids(client)["people"]
+    code, _, _ = await fetch(client, f"scores/{student}/sheets.pdf")
+    assert code == 404
+
+
+def test_print_json_is_404_without_a_token(client: EventClient, no_token: None) -> None:
+    """With no print token configured, print.json does not exist, whatever is sent."""
+    code, _ = client.get("print.json", headers={"Authorization": "Bearer anything"})
+    assert code == 404
+
+
+def test_print_json_refuses_a_wrong_or_missing_token(
+    client: EventClient, no_token: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a token configured, a request without it, or with another one, gets 401."""
+    monkeypatch.setenv("SHOWCASE_PRINT_TOKEN", "right-token")
+    for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "right-token"}):
+        code, body = client.get("print.json", headers=headers)
+        assert code == 401, headers
+        assert "version" not in body
+
+
+def test_print_json_with_the_token(
+    client: EventClient, no_token: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The right Bearer token gets the print data: version 1, the event, every scheduled
+    heat number."""
+    monkeypatch.setenv("SHOWCASE_PRINT_TOKEN", "right-token")
+    code, body = client.get("print.json", headers={"Authorization": "Bearer right-token"})
+    assert code == 200
+    data = json.loads(body)
+    assert data["version"] == 1
+    assert data["event"]["name"] == client.db.value("SELECT name FROM events")
+    numbers = {h["number"] for s in data["sections"] for h in s["heats"]}
+    expected = {r[0] for r in client.db.query("SELECT DISTINCT number FROM heats WHERE number > 0")}
+    assert numbers == expected
+
+
+def test_print_json_token_from_a_file_follows_changes(
+    client: EventClient, no_token: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The token can come from the file SHOWCASE_PRINT_TOKEN_FILE names; a new token written
+    there replaces the old one."""
+    path = tmp_path / "print-token"
+    path.write_text("first-token\n")
+    monkeypatch.setenv("SHOWCASE_PRINT_TOKEN_FILE", str(path))
+    assert client.get("print.json", headers={"Authorization": "Bearer first-token"})[0] == 200
+    path.write_text("second-token-longer\n")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert client.get("print.json", headers={"Authorization": "Bearer first-token"})[0] == 401
+    assert (
+        client.get("print.json", headers={"Authorization": "Bearer second-token-longer"})[0] == 200
+    )
+
+
+def test_print_page_links_the_pdfs(client: EventClient) -> None:
+    """The print page links the heat book, heat sheets, back numbers and each judge's
+    sheets; the home page links the print page."""
+    code, body = client.get("print")
+    assert code == 200
+    for path in ("heats.pdf", "people/heats.pdf", "people/backs.pdf"):
+        assert f'href="{client.url(path).removeprefix("http://event.test")}"' in body
+    for (judge,) in client.db.query("SELECT id FROM people WHERE type = 'Judge'"):
+        assert f"/scores/{judge}/sheets.pdf" in body
+    code, home = client.get("/")
+    assert 'href="' + client.url("print").removeprefix("http://event.test") + '"' in home
