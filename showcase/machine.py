@@ -14,7 +14,9 @@ The cable hub and its bus live as long as the service: a reload keeps them
 (and every WebSocket); a changed ``cable.enabled`` or ``redis.url`` takes
 effect at the next start.  Redis is ``redis.url``, else (cable enabled) a
 ``redis-server`` run here as a managed process; tenants get its URL in
-``SHOWCASE_REDIS``.
+``SHOWCASE_REDIS``.  With ``backup.serve`` an rsync daemon
+(:mod:`showcase.ops.rsyncd`) is one more managed process, its files rewritten
+at start and on every reload.
 """
 
 from __future__ import annotations
@@ -22,18 +24,20 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort
-from twisted.logger import Logger
+from twisted.logger import Logger, globalLogPublisher
 
 from showcase.cable.redis_process import RedisChoice, find_redis_server
 from showcase.config import ConfigError, load_config
 from showcase.config.model import Config, Hook, ManagedProcess
 from showcase.logs import LineBatcher, write_line
+from showcase.ops.rsyncd import RsyncDaemon
 from showcase.router.accesslog import AccessLog
 from showcase.router.front import FrontFactory
 from showcase.router.router import Router
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
     from showcase.cable.bus import RedisBus
     from showcase.cable.hub import Hub
     from showcase.idle import MachineIdle
+    from showcase.ops.logship import LogShipping
+    from showcase.ops.logsink import LogSinkSite
 
 DRAIN_SECONDS = 10.0
 
@@ -58,10 +64,6 @@ def not_yet_supported(config: Config) -> list[str]:
             t.memory_limit is not None for t in apps.tenants
         ),
         "applications.pools.user / group": bool(apps.pools.user or apps.pools.group),
-        "logging.logger": config.logging.logger is not None,
-        "logger": config.logger is not None,
-        "backup": config.backup is not None,
-        "appliance": config.appliance is not None,
     }
     return [key for key, present in found.items() if present]
 
@@ -85,10 +87,14 @@ class Machine(Service):
         env = dict(os.environ)
         env["SHOWCASE_ROUTER_PID"] = str(os.getpid())  # the admin app's reload after generating
         self.redis = self._choose_redis(config)
+        self.rsyncd = RsyncDaemon.from_environ(env)
         if self.redis.url is not None:
             env["SHOWCASE_REDIS"] = self.redis.url
-        self.output = ChildOutput(
-            config.logging.format, config.logging.file, write_line, reactor.seconds
+        self.shipping = self._log_shipping(config)  # logging.logger: every line also shipped
+        self.output = (
+            ChildOutput(config.logging.format, config.logging.file, write_line, reactor.seconds)
+            if self.shipping is None
+            else self.shipping.child_output(config.logging, write_line)
         )
         self.hooks = HookRunner(reactor, self.output, env)
         self.managed = ManagedProcesses(
@@ -102,6 +108,9 @@ class Machine(Service):
             reactor, config, self.hooks.run, self._tenant_output, base_env=env
         )
         self.access = LineBatcher(access_out or sys.stdout, reactor)
+        access_line: Callable[[str], None] = self.access.write
+        if self.shipping is not None:
+            access_line = self.shipping.access(access_line)
         self.bus: RedisBus | None = None
         self.hub: Hub | None = None
         if config.cable.enabled and self.redis.url is not None:
@@ -115,10 +124,15 @@ class Machine(Service):
             reactor,
             config,
             self.supervisor,
-            AccessLog(self.access.write, reactor.seconds),
+            AccessLog(access_line, reactor.seconds),
             hub=self.hub,
         )
         self.router.reload = self.reload  # a CGI script's reload_config
+        self.logsink: LogSinkSite | None = None
+        if config.logger is not None:
+            from showcase.ops.logsink import LogSinkSite
+
+            self.router.logsink = self.logsink = LogSinkSite(reactor, config.logger)
         self.idle: MachineIdle | None = None
         if config.server.idle.action is not None:
             self.router.idle = self.idle = self._machine_idle(config, env)
@@ -162,8 +176,17 @@ class Machine(Service):
         return RedisChoice.for_config(config, binary)
 
     def _managed_processes(self, config: Config) -> tuple[ManagedProcess, ...]:
-        """The configured managed processes, plus the embedded redis-server if any."""
-        return (*config.managed_processes, *self.redis.processes)
+        """The configured managed processes, plus the embedded redis-server and the
+        ``backup.serve`` rsync daemon if any (its files are rewritten here)."""
+        return (*config.managed_processes, *self.redis.processes, *self.rsyncd.processes(config))
+
+    def _log_shipping(self, config: Config) -> LogShipping | None:
+        if config.logging.logger is None:
+            return None
+        from showcase.ops.logship import LogShipping, source_name
+
+        source = source_name(config.server.hostname, os.environ)
+        return LogShipping(self.reactor, config.logging.logger, source)
 
     def _tenant_output(self, name: str, stream: str, data: bytes) -> None:
         self.output.feed(name, stream, data, tenant=name)
@@ -174,6 +197,15 @@ class Machine(Service):
         super().startService()
         for key in not_yet_supported(self.config):
             self.log.warn("{key} is set but not supported yet; it is ignored", key=key)
+        if self.shipping is not None:
+            globalLogPublisher.addObserver(self.shipping.observer)
+            self.shipping.start()
+        if self.logsink is not None:
+            try:
+                self.logsink.start()
+            except OSError as e:
+                self.log.critical("logger.dir is unusable: {e}", e=e)
+                self._fail()
         self.managed.startService()
         if self.bus is not None:
             self.bus.start()
@@ -202,6 +234,7 @@ class Machine(Service):
 
         def listening(port: IListeningPort) -> None:
             self.port = port
+            self.router.listening_on(getattr(port.getHost(), "port", None))
             self.log.info("showcase listening on {address}", address=port.getHost())
             self._ready_hooks()
 
@@ -247,6 +280,8 @@ class Machine(Service):
         old = self.config
         if (config.cable.enabled, config.redis.url) != (old.cable.enabled, old.redis.url):
             self.log.warn("cable.enabled / redis.url changed; it takes effect at the next restart")
+        if (config.logger, config.logging.logger) != (old.logger, old.logging.logger):
+            self.log.warn("logger / logging.logger changed; it takes effect at the next restart")
 
         def apply(_: bool) -> None:
             self.config, self.config_path = config, path
@@ -278,6 +313,8 @@ class Machine(Service):
             self.idle.stop()
         if self.hub is not None:
             self.hub.close_all()
+        if self.logsink is not None:
+            self.logsink.close_connections()
         await self.router.drain(DRAIN_SECONDS)
         await self._run_hooks(self.config.hooks.server.stop, "server.stop")
         await DeferredList([self.supervisor.stopService()])
@@ -285,6 +322,12 @@ class Machine(Service):
             await self.bus.stop()
         await DeferredList([self.managed.stopService()])
         self.redis.cleanup()
+        self.rsyncd.cleanup()
         self.router.pool.close_all()
         self.output.close()
         self.access.flush()
+        if self.logsink is not None:
+            self.logsink.stop()
+        if self.shipping is not None:  # last: it sends what the stop logged, for ≤ 2 s
+            globalLogPublisher.removeObserver(self.shipping.observer)
+            await self.shipping.stop()

@@ -257,6 +257,9 @@ class FlyReplay:
 class Fly:
     replay: tuple[FlyReplay, ...] = ()
     internal: str = "http://{region}.{app}.internal:{port}"
+    # Ours: a target's name (region, app or machine id) -> "host:port", used instead of
+    # ``internal`` for that target (regions on one host in tests, fixed addresses off Fly).
+    internal_hosts: Env = ()
 
 
 @attrs.frozen
@@ -291,7 +294,9 @@ class LoggerSink:
 @attrs.frozen
 class BackupServe:
     port: int
-    users_file: str | None = None
+    users_file: str  # rsync secrets format, ``user:password`` a line
+    address: str = "0.0.0.0"
+    hosts_allow: tuple[str, ...] = ()  # () = any host (auth is always required)
 
 
 @attrs.frozen
@@ -299,6 +304,8 @@ class Backup:
     peers: tuple[str, ...] = ()
     password_file: str | None = None
     module: str = "showcase"
+    db_dir: str | None = None  # None = db/ under the working directory, as tenants see it
+    index_region: str | None = None  # the region owning index.sqlite3; None = nobody
     serve: BackupServe | None = None
 
 

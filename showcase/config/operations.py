@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from .model import (
@@ -21,6 +22,7 @@ from .sections import url
 from .values import resolve_path
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+RSYNC_MODULE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def _path(base_dir: str) -> Callable[[Node], str]:
@@ -82,9 +84,18 @@ def read_backup(node: Node, base_dir: str) -> Backup:
     return Backup(
         peers=node.read("peers", lambda n: n.each(_rsync_url), ()),
         password_file=node.read("password_file", _path(base_dir), None),
-        module=node.read("module", Node.text, Backup().module),
+        module=node.read("module", _rsync_module, Backup().module),
+        db_dir=node.read("db_dir", _path(base_dir), None),
+        index_region=node.read("index_region", Node.text, None),
         serve=node.read("serve", lambda n: _backup_serve(n, base_dir), None),
     )
+
+
+def _rsync_module(node: Node) -> str:
+    value = node.text()
+    if not RSYNC_MODULE.fullmatch(value):
+        raise node.error(f"{value!r} is not an rsync module name (letters, digits, . _ -)")
+    return value
 
 
 def _rsync_url(node: Node) -> str:
@@ -97,8 +108,17 @@ def _rsync_url(node: Node) -> str:
 def _backup_serve(node: Node, base_dir: str) -> BackupServe:
     return BackupServe(
         port=node.require("port", lambda n: n.integer(1, 65535)),
-        users_file=node.read("users_file", _path(base_dir), None),
+        users_file=node.require("users_file", _path(base_dir)),
+        address=node.read("address", _one_word, "0.0.0.0"),
+        hosts_allow=node.read("hosts_allow", lambda n: n.each(_one_word), ()),
     )
+
+
+def _one_word(node: Node) -> str:
+    value = node.text()
+    if not value or any(c.isspace() or c == "," for c in value):
+        raise node.error(f"{value!r} must be one address or pattern (no spaces or commas)")
+    return value
 
 
 def read_appliance(node: Node, base_dir: str) -> Appliance:

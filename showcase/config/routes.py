@@ -71,6 +71,7 @@ def _fly(node: Node) -> Fly:
     return Fly(
         replay=node.read("replay", lambda n: n.each(_fly_replay), ()),
         internal=node.read("internal", _internal_template, Fly().internal),
+        internal_hosts=node.read("internal_hosts", _internal_hosts, ()),
     )
 
 
@@ -102,3 +103,15 @@ def _internal_template(node: Node) -> str:
         known = ", ".join("{" + name + "}" for name in INTERNAL_FIELDS)
         raise node.error(f"unknown placeholder {{{unknown[0]}}} (known: {known})")
     return template
+
+
+def _internal_hosts(node: Node) -> tuple[tuple[str, str], ...]:
+    """``{target name: "host:port"}``: where that region, app or machine is reached."""
+    return tuple((name, value.convert(_host_port)) for name, value in node.pairs())
+
+
+def _host_port(text: str) -> str:
+    host, colon, port = text.strip().rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not host:port (e.g. 127.0.0.1:9001)")
+    return f"{host}:{int(port)}"

@@ -104,6 +104,7 @@ ROUTES: dict[str, Schema] = {
     "fly": {
         "replay": ListOf(_keys("path", "app", "region", "machine", "status")),
         "internal": None,
+        "internal_hosts": None,
     },
 }
 
@@ -126,8 +127,8 @@ SCHEMA: dict[str, Schema] = {
     "logging": {"format": None, "file": None, "logger": _keys("url", "secret", "buffer_dir")},
     "logger": _keys("dir", "secret", "retention"),
     "backup": {
-        **_keys("peers", "password_file", "module"),
-        "serve": _keys("port", "users_file"),
+        **_keys("peers", "password_file", "module", "db_dir", "index_region"),
+        "serve": _keys("port", "users_file", "address", "hosts_allow"),
     },
     "appliance": _keys("token_file"),
     "cable": _keys("enabled", "path", "broadcast_path"),
@@ -139,6 +140,11 @@ OUR_KEYS: tuple[str, ...] = (
     "server.static.cache_control.default_immutable",
     "server.limits.max_header_bytes",
     "server.limits.max_uri_length",
+    "backup.db_dir",
+    "backup.index_region",
+    "backup.serve.address",
+    "backup.serve.hosts_allow",
+    "routes.fly.internal_hosts",
     # The shapes of server.bot_detection and of hooks entries, repeated for a tenant.
     "applications.tenants[].bot_detection.enabled",
     "applications.tenants[].bot_detection.action",

@@ -1,16 +1,17 @@
 """Where a request goes, decided in the order of the spec.
 
-health check → broadcast endpoint → auth → cable paths → redirects and
-rewrites → fly-replay → CGI scripts → reverse-proxy routes → static files → try_files →
-maintenance → tenant by longest path prefix → 404.  :meth:`Dispatcher.decide`
-only decides; :class:`~showcase.router.router.Router` carries it out.
+health check → broadcast endpoint → tenant-stop endpoint → log sink POST → auth →
+cable paths → log pages →
+redirects and rewrites → appliance PDFs → fly-replay → CGI scripts → reverse-proxy routes →
+static files → try_files → maintenance → tenant by longest path prefix → 404.
+:meth:`Dispatcher.decide` only decides; :class:`~showcase.router.router.Router` carries it out.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import attrs
 
@@ -18,6 +19,7 @@ from showcase.cable.streams import tenant_db
 from showcase.config.model import CgiScript, Config, Tenant
 
 from . import replay
+from .appliance import Printing, PrintJob
 from .auth import Authenticator
 from .cgi import find_script
 from .exchange import Exchange
@@ -35,6 +37,8 @@ NOT_FOUND = Reply(
     404, ((b"content-type", b"text/plain; charset=utf-8"),), b"Not Found\n", kind="not-found"
 )
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+TENANT_STOP_PATH = "/_showcase/tenants/stop"  # POST from loopback only (showcase restore)
+MAX_HOLD = 300.0
 
 
 def text(status: int, body: str, kind: str) -> Reply:
@@ -67,6 +71,7 @@ class ToHub:
     tenant_db: str | None
     tenant: str | None = None  # the tenant's name, for the access log
     every_tenant: bool = False
+    with_public: bool = False  # a tenant's own cable path that is also the root's
 
 
 @attrs.frozen
@@ -75,11 +80,36 @@ class ToBroadcast:
 
 
 BROADCAST = ToBroadcast()
-Decision = Reply | ToTenant | ToOrigin | ToCgi | ToHub | ToBroadcast
+
+
+@attrs.frozen
+class ToTenantStop:
+    """A POST to the tenant-stop endpoint from loopback: stop ``tenants`` (those whose db
+    name is ``db``) and keep them from starting for ``hold`` seconds (0 ends a hold)."""
+
+    db: str
+    tenants: tuple[str, ...]
+    hold: float
+
+
+@attrs.frozen
+class ToLogs:
+    """The log sink (a ``logger`` section): ``ingest`` (``POST <root>/logs``, decided before
+    Basic auth: it has its own secret), ``browse`` (``<root>/logs/``) or ``tail`` (WebSocket)."""
+
+    action: str
+
+
+LOG_INGEST = ToLogs("ingest")
+Decision = (
+    Reply | ToTenant | ToOrigin | ToCgi | ToHub | ToBroadcast | PrintJob | ToTenantStop | ToLogs
+)
 
 
 class Dispatcher:
-    def __init__(self, config: Config, auth: Authenticator) -> None:
+    def __init__(
+        self, config: Config, auth: Authenticator, here: replay.FlyHere | None = None
+    ) -> None:
         self.config = config
         self.auth = auth
         self.rules = Rules(config)
@@ -91,8 +121,22 @@ class Dispatcher:
         if cable.enabled:
             for t in config.applications.tenants:
                 self.cable_paths[t.path + "cable"] = ToHub(tenant_db(t), t.name)
-            self.cable_paths[cable.path] = ToHub(None, every_tenant=not config.auth.enabled)
-        self.fly_app = os.environ.get("FLY_APP_NAME")
+            root = ToHub(None, every_tenant=not config.auth.enabled)
+            shared = self.cable_paths.get(cable.path)
+            if shared is not None and config.auth.enabled:
+                # The index tenant at the root path: its own streams (its users passed the
+                # same auth) and every tenant's public ones.
+                root = attrs.evolve(shared, with_public=True)
+            self.cable_paths[cable.path] = root
+        if here is None:  # read once per config, never per request
+            port = replay.listen_port(config.server.listen)
+            here = replay.FlyHere.from_environ(os.environ, port)
+        self.here = here
+        self.logs_path = config.server.root_path + "/logs" if config.logger is not None else None
+        self.replay = replay.Replayer(config.routes.fly, here, self.maintenance)
+        self.printing = (
+            Printing(config.appliance, config.routes.fly, here) if config.appliance else None
+        )
 
     def tenant_for(self, path: str) -> Tenant | None:
         """The tenant whose path is the longest prefix of ``path``."""
@@ -132,23 +176,33 @@ class Dispatcher:
                     kind="broadcast",
                 )
             return BROADCAST
+        if path == TENANT_STOP_PATH:
+            return self._tenant_stop(ex)
+        if path == self.logs_path and head.method == b"POST":
+            return LOG_INGEST
         allowed, ex.remote_user = self.auth.check(head)
         if not allowed:
             return self.auth.challenge()
         hub = self.cable_paths.get(path)
         if hub is not None:
             return hub
+        if self.logs_path is not None and path.startswith(self.logs_path):
+            logs = _log_page(self.logs_path, path, head.query)
+            if logs is not None:
+                return logs
         found = self.rules.redirect_for(head, path)
         if found is not None:
             return found
         rewritten = self.rules.rewrite(path)
         target = head.target if rewritten == path else _target(rewritten, head.query)
         path = rewritten
-        for rule in config.routes.fly.replay:
-            if rule.path.search(path) and replay.eligible(head):
-                if replay.is_retry(head):
-                    return self.maintenance.reply()
-                return replay.answer(rule, head, self.fly_app)
+        if self.printing is not None and self.tenant_for(path) is None:
+            job = self.printing.job(head, path)
+            if job is not None:
+                return job
+        replayed = self.replay.route(head, path)
+        if replayed is not None:
+            return ToOrigin(replayed) if isinstance(replayed, OriginTarget) else replayed
         found = None if rewritten != ex.head.path else self.rules.auto_redirect(head, path)
         if found is not None:
             return found
@@ -172,6 +226,38 @@ class Dispatcher:
             if BOTS.search(agent):
                 return text(403, "Forbidden: Bot access not allowed", "bot-blocked")
         return ToTenant(tenant, target)
+
+    def _tenant_stop(self, ex: Exchange) -> Reply | ToTenantStop:
+        """``POST /_showcase/tenants/stop?db=NAME[&hold=SECONDS]`` from loopback."""
+        head = ex.head
+        if head.client_ip not in LOOPBACK:
+            return text(403, f"Forbidden: {head.path} is only accessible from localhost", "control")
+        if head.method != b"POST":
+            return Reply(
+                405,
+                ((b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"POST")),
+                b"Method Not Allowed\n",
+                kind="control",
+            )
+        query = parse_qs(head.query.decode("latin-1"))
+        db = query.get("db", [""])[0]
+        try:
+            hold = float(query.get("hold", ["0"])[0])
+        except ValueError:
+            hold = -1.0
+        if not db or not 0 <= hold <= MAX_HOLD:
+            return text(400, f"Bad Request: db=NAME and hold=0..{MAX_HOLD:g} seconds", "control")
+        names = tuple(t.name for t in self.config.applications.tenants if tenant_db(t) == db)
+        return ToTenantStop(db, names, hold)
+
+
+def _log_page(base: str, path: str, query: bytes) -> Decision | None:
+    if path == base:
+        location = (base + "/").encode() + (b"?" + query if query else b"")
+        return Reply(301, ((b"location", location),), b"", kind="redirect")
+    if path == base + "/":
+        return ToLogs("browse")
+    return ToLogs("tail") if path == base + "/tail" else None
 
 
 def _target(path: str, query: bytes) -> bytes:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import CancelledError, Deferred, gatherResults
 from twisted.internet.error import TimeoutError as DeferredTimeout
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -22,19 +22,32 @@ from showcase.config.model import CgiScript, Config
 from showcase.tenants.supervisor import Supervisor, TenantUnavailable
 
 from .accesslog import AccessLog, request_id
+from .appliance import Printer, PrintJob
 from .auth import Authenticator
 from .cgi import CgiRun, basic_user, refusal, reload_target
-from .dispatch import Dispatcher, ToBroadcast, ToCgi, ToHub, ToOrigin, ToTenant, text
+from .dispatch import (
+    Dispatcher,
+    ToBroadcast,
+    ToCgi,
+    ToHub,
+    ToLogs,
+    ToOrigin,
+    ToTenant,
+    ToTenantStop,
+    text,
+)
 from .exchange import Exchange
 from .front import FrontProtocol
 from .htpasswd import Htpasswd
 from .message import Reply, RequestHead
 from .proxy import Forwarding, ProxyRun, request_head
+from .replay import FlyHere, listen_port
 from .tunnel import open_tunnel
 
 if TYPE_CHECKING:
     from showcase.cable.hub import Hub
     from showcase.idle import MachineIdle
+    from showcase.ops.logsink import LogSinkSite
 
 Expander = Callable[[str, Exchange], str]
 
@@ -69,6 +82,7 @@ class Router:
         supervisor: Supervisor,
         access: AccessLog,
         hub: Hub | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         from .upstream import UpstreamPool
 
@@ -83,6 +97,11 @@ class Router:
         self._drain_timer: Any = None
         self.reload: Callable[[str], None] | None = None  # set by Machine: CGI reload_config
         self.idle: MachineIdle | None = None  # set by Machine when server.idle is on
+        self.environ = os.environ if environ is None else environ  # FLY_* (read per apply)
+        self.listen_port: int | None = None  # the bound TCP port, once listening
+        self.printer: Printer | None = None  # appliance mode, made on first use
+        self.held: dict[str, float] = {}  # tenant → until when it may not start (restore)
+        self.logsink: LogSinkSite | None = None  # set by Machine: the logger section's endpoints
         self.apply(config)
 
     def apply(self, config: Config) -> None:
@@ -92,10 +111,21 @@ class Router:
             self._htpasswd = None
         elif self._htpasswd is None or self._htpasswd.path != path:
             self._htpasswd = Htpasswd(path)
-        self.dispatcher = Dispatcher(config, Authenticator(config.auth, self._htpasswd))
+        auth = Authenticator(config.auth, self._htpasswd)
+        self.dispatcher = Dispatcher(config, auth, self._fly_here(config))
         self.config = config
         self.limits = config.server.limits
         self.loaded_at = self.reactor.seconds()
+
+    def _fly_here(self, config: Config) -> FlyHere:
+        port = self.listen_port or listen_port(config.server.listen)
+        return FlyHere.from_environ(self.environ, port)
+
+    def listening_on(self, port: int | None) -> None:
+        """The port actually bound (``{port}`` of ``routes.fly.internal``)."""
+        self.listen_port = port
+        old = self.dispatcher
+        self.dispatcher = Dispatcher(self.config, old.auth, self._fly_here(self.config))
 
     # -- per exchange ------------------------------------------------------------
 
@@ -131,6 +161,12 @@ class Router:
             self._to_hub(ex, decision)
         elif isinstance(decision, ToBroadcast):
             self._to_broadcast(ex)
+        elif isinstance(decision, PrintJob):
+            self._to_printer(ex, decision)
+        elif isinstance(decision, ToTenantStop):
+            self._stop_tenants(ex, decision)
+        elif isinstance(decision, ToLogs):
+            self._to_logs(ex, decision)
         else:
             self._to_origin(ex, decision)
 
@@ -185,6 +221,9 @@ class Router:
         ex.tenant = name
         ex.kind = "proxy"
         ex.destination = f"tenant:{name}"
+        if name in self.held and self._held(name):
+            self.reply(ex, self.dispatcher.maintenance.reply("This event is being restored."))
+            return
         sup = self.supervisor
         try:
             sup.request_started(name)
@@ -269,6 +308,60 @@ class Router:
         head = request_head(ex.head, origin.target, fwd, overrides=overrides)
         ProxyRun(ex, self.pool, key, head, lambda: None, response_headers).start()
 
+    # -- appliance mode: PDFs of events held elsewhere ---------------------------------------
+
+    def _to_printer(self, ex: Exchange, job: PrintJob) -> None:
+        if self.printer is None:
+            self.printer = Printer(self.reactor)
+        ex.kind = "appliance"
+        ex.destination = f"region={job.region}"
+        printing = self.printer.print(job)
+        ex.on_gone = printing.cancel
+
+        def done(answer: Reply) -> None:
+            if not ex.gone:
+                self.reply(ex, answer)
+
+        printing.addCallback(done)
+        printing.addErrback(lambda failure: failure.trap(CancelledError))
+
+    # -- stopping a tenant on request (showcase restore) ---------------------------------
+
+    def _held(self, name: str) -> bool:
+        if self.reactor.seconds() < self.held[name]:
+            return True
+        del self.held[name]
+        return False
+
+    def _stop_tenants(self, ex: Exchange, decision: ToTenantStop) -> None:
+        """Stop the tenants of a db (and hold them for ``decision.hold`` s); answer when reaped."""
+        ex.kind = "control"
+        ex.destination = f"stop:{decision.db}"
+        until = self.reactor.seconds() + decision.hold
+        stops = []
+        for name in decision.tenants:
+            if decision.hold > 0:
+                self.held[name] = until
+            else:
+                self.held.pop(name, None)
+            try:
+                stops.append(self.supervisor.stop(name, "asked to stop"))
+            except KeyError:  # removed by a reload a moment ago
+                continue
+
+        def answer(stopped: list[bool]) -> None:
+            body = {"stopped": any(stopped), "tenants": list(decision.tenants)}
+            headers = ((b"content-type", b"application/json"),)
+            if not ex.gone:
+                self.reply(ex, Reply(200, headers, json.dumps(body).encode(), kind="control"))
+
+        def failed(failure: Failure) -> None:
+            self.log.failure("stopping the tenants of {db} failed", failure, db=decision.db)
+            if not ex.gone:
+                self.reply(ex, text(500, "Internal Server Error: the stop failed", "control"))
+
+        gatherResults(stops, consumeErrors=True).addCallbacks(answer, failed)
+
     # -- the cable hub --------------------------------------------------------------------
 
     def _to_hub(self, ex: Exchange, decision: ToHub) -> None:
@@ -293,7 +386,8 @@ class Router:
             ex.response_complete = True
             self.finished(ex)
 
-        proto = hub.connection(Scope(decision.tenant_db, decision.every_tenant), closed)
+        scope = Scope(decision.tenant_db, decision.every_tenant, decision.with_public)
+        proto = hub.connection(scope, closed)
         ex.front.hand_over(proto, head_bytes(ex.head))
 
     def _to_broadcast(self, ex: Exchange) -> None:
@@ -326,6 +420,12 @@ class Router:
                 self.reply(ex, text(503, "Service Unavailable: the bus is down", "broadcast"))
 
         self.hub.publish(stream, message.get("data")).addCallbacks(sent, failed)
+
+    def _to_logs(self, ex: Exchange, decision: ToLogs) -> None:
+        if self.logsink is None:  # the logger section came with a reload
+            self.reply(ex, text(503, "The log sink starts at the next restart", "logs"))
+            return
+        self.logsink.handle(ex, decision.action, self)
 
     # -- CGI scripts ----------------------------------------------------------------------
 

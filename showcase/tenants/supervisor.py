@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.logger import Logger
 
 from showcase.config.model import Config, Tenant
@@ -169,6 +169,16 @@ class Supervisor(Service):
         tenant.pending = definition
         if tenant.life.state is not State.DRAINING and not tenant.busy:
             tenant.stop("reload")
+
+    def stop(self, name: str, reason: str) -> Deferred[bool]:
+        """Stop ``name`` now (tenant.stop hooks first); fires True once a running process is
+        reaped, False at once when none ran.  Requests waiting for its start get a 503; the
+        next request starts it again."""
+        tenant = self._get(name)
+        tenant.fail_waiters(TenantUnavailable(503, "This event was stopped; try again."))
+        if tenant.life.state is State.STOPPED:
+            return succeed(False)
+        return tenant.stop(reason).addCallback(lambda _: True)
 
     def startService(self) -> None:
         self._shared.shutting_down = False

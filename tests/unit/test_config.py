@@ -151,6 +151,7 @@ routes:
       - {path: "^/showcase/2025/ewr/", region: ewr, status: 302}
       - {path: "^/m/", machine: 3d8d1234, app: other}
     internal: "http://{machine}.vm.{app}.internal:{port}"
+    internal_hosts: {ewr: "127.0.0.1:9001"}
 hooks:
   server:
     start: [{command: bin/start, args: [a]}]
@@ -170,7 +171,9 @@ backup:
   peers: ["rsync://backup@ewr.example:873/showcase/"]
   password_file: rsync.secret
   module: dbs
-  serve: {port: 8873, users_file: rsync.users}
+  db_dir: data/db
+  index_region: iad
+  serve: {port: 8873, users_file: rsync.users, address: 127.0.0.1, hosts_allow: [10.0.0.0/8]}
 appliance: {token_file: token}
 cable: {enabled: false, path: /ws, broadcast_path: /_bc}
 redis: {url: "redis://localhost:6379/1"}
@@ -341,12 +344,14 @@ def test_routes_section(full: Config) -> None:
 
 
 def test_fly_section(full: Config) -> None:
-    """Fly replay rules default to status 307; ``internal`` is kept as a template."""
+    """Fly replay rules default to status 307; ``internal`` is kept as a template;
+    ``internal_hosts`` maps target names to ``host:port``."""
     app, region, machine = full.routes.fly.replay
     assert (app.app, app.region, app.machine, app.status) == ("smooth-pdf", None, None, 307)
     assert (region.region, region.status) == ("ewr", 302)
     assert (machine.machine, machine.app) == ("3d8d1234", "other")
     assert full.routes.fly.internal == "http://{machine}.vm.{app}.internal:{port}"
+    assert full.routes.fly.internal_hosts == (("ewr", "127.0.0.1:9001"),)
 
 
 def test_hooks_section(full: Config) -> None:
@@ -377,7 +382,9 @@ def test_backup_appliance_cable_redis(full: Config) -> None:
         peers=("rsync://backup@ewr.example:873/showcase/",),
         password_file=f"{BASE}/rsync.secret",
         module="dbs",
-        serve=BackupServe(8873, f"{BASE}/rsync.users"),
+        db_dir=f"{BASE}/data/db",
+        index_region="iad",
+        serve=BackupServe(8873, f"{BASE}/rsync.users", "127.0.0.1", ("10.0.0.0/8",)),
     )
     assert full.appliance == Appliance(f"{BASE}/token")
     assert full.cable == Cable(enabled=False, path="/ws", broadcast_path="/_bc")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
@@ -365,95 +364,4 @@ def test_reverse_proxy_route_comes_before_static_files_and_tenants(tmp_path: Pat
     assert (decision.origin.host, decision.origin.port) == ("api", 81)
 
 
-# -- Fly replay ------------------------------------------------------------------------------
-
-
-def replay_config(tmp_path: Path, rule: str) -> Config:
-    return load(tmp_path, TENANTS, f"routes:\n  fly:\n    replay:\n      - {rule}\n")
-
-
-def replay_body(decision: Decision) -> object:
-    answer = reply(decision)
-    assert header(answer, b"content-type") == b"application/vnd.fly.replay+json"
-    return json.loads(answer.body)
-
-
-def test_fly_replay_to_a_region(tmp_path: Path) -> None:
-    """A region rule answers its status with the region instruction, carrying Authorization."""
-    config = replay_config(tmp_path, "{path: '^/a/', region: ord}")
-    decision = get(config, "/a/x", ((b"authorization", b"Bearer t"),))
-    assert reply(decision).status == 307
-    assert replay_body(decision) == {
-        "region": "ord",
-        "timeout": "30s",
-        "fallback": "force_self",
-        "transform": {
-            "set_headers": [
-                {"name": "X-Navigator-Retry", "value": "true"},
-                {"name": "Authorization", "value": "Bearer t"},
-            ]
-        },
-    }
-
-
-def test_fly_replay_to_an_app_has_no_timeout(tmp_path: Path) -> None:
-    """An app rule answers just ``{"app": A}`` with the rule's status."""
-    config = replay_config(tmp_path, "{path: '^/a/', app: appliance, status: 409}")
-    decision = get(config, "/a/x")
-    assert reply(decision).status == 409
-    assert replay_body(decision) == {"app": "appliance"}
-
-
-def test_fly_replay_to_a_machine_of_this_app(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A machine rule names this app (FLY_APP_NAME) and the instance, without Authorization."""
-    monkeypatch.setenv("FLY_APP_NAME", "smooth")
-    config = replay_config(tmp_path, "{path: '^/a/', machine: 3d8d1234}")
-    assert replay_body(get(config, "/a/x")) == {
-        "app": "smooth",
-        "instance": "3d8d1234",
-        "timeout": "30s",
-        "fallback": "force_self",
-        "transform": {"set_headers": [{"name": "X-Navigator-Retry", "value": "true"}]},
-    }
-
-
-def test_fly_replay_matches_the_rewritten_path(tmp_path: Path) -> None:
-    """Replay rules see the path after rewrites."""
-    config = load(
-        tmp_path,
-        TENANTS,
-        """
-routes:
-  rewrites:
-    - {from: '^/r/(.*)', to: '/zoo/$1'}
-  fly:
-    replay:
-      - {path: '^/zoo/', region: ord}
-""",
-    )
-    assert reply(get(config, "/r/x")).kind == "fly-replay"
-
-
-def test_large_body_is_not_replayed_and_falls_through(tmp_path: Path) -> None:
-    """A body of 1 MiB or more, or a chunked POST, is not replayed: the tenant gets it."""
-    config = replay_config(tmp_path, "{path: '^/a/', region: ord}")
-    big = request("/a/upload", b"POST", ((b"content-length", b"%d" % (1024 * 1024)),))
-    chunked = request("/a/upload", b"POST", ((b"transfer-encoding", b"chunked"),))
-    small = request("/a/upload", b"POST", ((b"content-length", b"10"),))
-    assert tenant_of(decide(config, big))[0] == "a"
-    assert tenant_of(decide(config, chunked))[0] == "a"
-    assert reply(decide(config, small)).kind == "fly-replay"
-
-
-@pytest.mark.parametrize(
-    "retry", [(b"x-navigator-retry", b"true"), (b"fly-replay-failed", b"timeout")]
-)
-def test_a_replayed_request_gets_the_maintenance_page(
-    tmp_path: Path, retry: tuple[bytes, bytes]
-) -> None:
-    """A request that was already replayed is not replayed again: 503 maintenance page."""
-    config = replay_config(tmp_path, "{path: '^/a/', region: ord}")
-    answer = reply(get(config, "/a/x", (retry,)))
-    assert (answer.status, answer.kind) == (503, "maintenance")
+# Fly replay (on Fly, off Fly, eligibility, loops): tests/unit/test_replay.py
