@@ -73,15 +73,21 @@ class Scope:
     ``tenant_db``: the connection was opened under that tenant's path.
     ``every_tenant``: a root connection that may also subscribe to non-public
     streams (auth is disabled).
+    ``with_public``: a tenant's connection that may also subscribe to every
+    tenant's public streams (the root connection, when a tenant -- the index --
+    sits at the root path and so shares its cable path).
     """
 
     tenant_db: str | None = None
     every_tenant: bool = False
+    with_public: bool = False
 
     def refusal(self, stream: str) -> str | None:
         """Why ``stream`` is refused to this connection, or None if it is allowed."""
         if self.tenant_db is not None:
             if belongs_to(stream, self.tenant_db):
+                return None
+            if self.with_public and is_public(stream):
                 return None
             return OTHER_TENANT if stream_db(stream) is not None else UNKNOWN
         if stream_db(stream) is None:

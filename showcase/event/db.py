@@ -38,8 +38,8 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def create(path: str, populate: Populate | None = None) -> bool:
-    """Create the database at ``path`` if it does not exist; False if it already did.
+def create(path: str, populate: Populate | None = None, schema: str = SCHEMA) -> bool:
+    """Create the database at ``path`` (tables from ``schema``) unless it exists; False if it did.
 
     The file appears complete or not at all: it is built under a temporary
     name in the same directory and linked into place (never over an existing
@@ -60,7 +60,7 @@ def create(path: str, populate: Populate | None = None) -> bool:
             # Nobody sees this file until it is linked into place: build it in
             # one transaction without a sync per statement, then sync it once.
             conn.execute("PRAGMA synchronous=OFF")
-            with open(SCHEMA) as f:
+            with open(schema) as f:
                 conn.executescript("BEGIN;\n" + f.read())
             if populate is not None:
                 populate(conn)

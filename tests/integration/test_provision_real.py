@@ -1,0 +1,213 @@
+"""Live provisioning through a real router (``twistd -n showcase``) and its own redis-server.
+
+The router runs the config the real generator writes for an index database built here
+(one location, an admin with ``sites: index`` in htpasswd).  The admin creates an event
+with the form (Basic auth, CSRF cookie and token); the test follows the progress on the
+index's cable stream over a WebSocket, then opens the new event: it answers within 10 s
+of the post, and the router was reloaded, never restarted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import socket
+import struct
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from showcase.event.db import insert_row
+from showcase.index.access import hash_password
+from showcase.index.db import open_index
+from showcase.index.gen_options import GenerateOptions
+from showcase.index.generate import generate
+
+from .routerproc import Router, wait_for
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "waltz-2025"
+AUTH = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+CSRF_COOKIE = re.compile(r"showcase_csrf=([^;]+)")
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+class CableClient:
+    """A WebSocket client on a raw socket (masked frames out), with Basic credentials."""
+
+    def __init__(self, port: int, path: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nAuthorization: {AUTH}\r\n\r\n"
+            ).encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self._read()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def _read(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("the router closed the connection")
+        self.buffer += data
+
+    def send(self, message: object) -> None:
+        payload = json.dumps(message).encode()
+        assert len(payload) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
+    def receive(self, timeout: float) -> Any:
+        """The next JSON text message; fails on any other frame or on timeout."""
+        self.sock.settimeout(timeout)
+        while True:
+            if len(self.buffer) >= 2:
+                opcode, length, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
+                if length == 126:
+                    length, at = struct.unpack("!H", self.buffer[2:4])[0], 4
+                elif length == 127:
+                    length, at = struct.unpack("!Q", self.buffer[2:10])[0], 10
+                if len(self.buffer) >= at + length:
+                    payload = self.buffer[at : at + length]
+                    self.buffer = self.buffer[at + length :]
+                    assert opcode == 1, f"frame with opcode {opcode}: {payload!r}"
+                    return json.loads(payload)
+            self._read()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def site() -> Iterator[Path]:
+    """A short directory (the embedded redis-server's socket path is at most 107 bytes)."""
+    with tempfile.TemporaryDirectory(prefix="prov-", dir="/tmp") as name:
+        yield Path(name)
+
+
+@pytest.fixture
+def started() -> Iterator[list[Router]]:
+    routers: list[Router] = []
+    yield routers
+    for router in routers:
+        router.stop()
+
+
+def build_index(directory: Path) -> int:
+    """An index with Boston and an admin; the admin's user id."""
+    (directory / "db").mkdir()
+    (directory / "public").mkdir()
+    db = open_index(str(directory / "db" / "index.sqlite3"))
+    try:
+        with db.transaction():
+            insert_row(db.conn, "locations", name="Boston", key="boston")
+            return insert_row(
+                db.conn,
+                "users",
+                userid="admin",
+                password=hash_password(PASSWORD, rounds=4),
+                sites="index",
+            )
+    finally:
+        db.close()
+
+
+def options(directory: Path, listen: str) -> GenerateOptions:
+    return GenerateOptions(
+        db_dir=str(directory / "db"),
+        out=str(directory / "config"),
+        public_dir=str(directory / "public"),
+        listen=listen,
+    )
+
+
+def test_an_event_created_in_the_admin_app_answers_within_ten_seconds(
+    site: Path, started: list[Router]
+) -> None:
+    """POST showcases/new → progress over <root>/cable → completed → the event's page 200,
+    all within 10 s of the post, with the router's pid unchanged (reloaded, not restarted)."""
+    admin_id = build_index(site)
+    generate(options(site, "tcp:9999"), warn=lambda message: None)
+    config = (site / "config" / "showcase.yml").read_text()
+    router = Router(site / "config", config)  # its --config is the generated file
+    started.append(router)
+    # The index app checks new events through the router at SHOWCASE_LISTEN: say where.
+    generate(options(site, f"tcp:{router.port}:interface=127.0.0.1"), warn=lambda m: None)
+    router.reload((site / "config" / "showcase.yml").read_text())
+    wait_for(lambda: "reloaded " in router.log(), 10, "the router to reload")
+    pid = router.proc.pid
+    wait_for(lambda: "cable bus connected to " in router.log(), 20, "the embedded redis")
+
+    status, headers, body = router.get("/showcase/showcases/new", headers={"Authorization": AUTH})
+    assert status == 200, body[:500]
+    cookie = CSRF_COOKIE.search(headers["set-cookie"])
+    token = CSRF_META.search(body.decode())
+    assert cookie is not None and token is not None
+
+    stream = f"config_update_index_{admin_id}"
+    cable = CableClient(router.port, "/showcase/cable")
+    try:
+        cable.send({"type": "subscribe", "stream": stream})
+        assert cable.receive(10) == {"type": "subscribed", "stream": stream}
+
+        form = {
+            "authenticity_token": token.group(1),
+            "year": "2025",
+            "key": "showcase",
+            "name": "Boston Spring",
+            "date": "2025-04-12",
+            "location": "1",
+        }
+        posted = time.monotonic()
+        status, headers, body = router.get(
+            "/showcase/showcases/new",
+            method="POST",
+            body=urllib.parse.urlencode(form).encode(),
+            headers={
+                "Authorization": AUTH,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"showcase_csrf={cookie.group(1)}",
+            },
+        )
+        assert status == 303, body[:800]
+        assert headers["location"] == "/showcase/config/progress"
+
+        progress: list[Any] = []
+        while not progress or progress[-1]["status"] == "processing":
+            try:
+                message = cable.receive(max(0.1, 10 - (time.monotonic() - posted)))
+            except TimeoutError:
+                raise AssertionError(f"progress stopped at {progress}:\n{router.log()}") from None
+            if message.get("type") == "message":
+                assert message["stream"] == stream
+                progress.append(message["data"])
+    finally:
+        cable.close()
+
+    assert progress[-1]["status"] == "completed", progress
+    assert progress[-1]["url"] == "/showcase/2025/boston/"
+    assert [p["progress"] for p in progress] == sorted(p["progress"] for p in progress)
+
+    status, _, page = router.get("/showcase/2025/boston/", headers={"Authorization": AUTH})
+    elapsed = time.monotonic() - posted
+    assert status == 200, page[:500]
+    assert b"Boston Spring" in page
+    assert elapsed < 10.0, f"the event answered {elapsed:.1f} s after the post"
+    assert router.proc.pid == pid and router.proc.poll() is None
+    assert int((site / "config" / "twistd.pid").read_text()) == pid
+    assert (site / "db" / "2025-boston.sqlite3").exists()
