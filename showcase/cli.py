@@ -145,12 +145,7 @@ GROUP_HELP = {"config": "router configuration files", "assets": "compiled static
 def _add_commands(commands: Any, groups: dict[str, Any]) -> None:
     for group, name, target, help_text in COMMANDS:
         module_name, _, function = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name is None or not module_name.startswith(e.name):
-                raise
-            continue  # not written yet
+        module = importlib.import_module(module_name)
         if group is None:
             where = commands
         elif group in groups:

@@ -71,20 +71,31 @@ class User:
 
 
 @attrs.frozen
+class Region:
+    code: str
+    kind: str | None  # the ``type`` column: "fly", "kamal" or None
+
+
+@attrs.frozen
 class Catalog:
     events: tuple[Event, ...]  # by year, location key, event order
     users: tuple[User, ...]  # by userid
+    regions: tuple[Region, ...] = ()  # by code, each code once
 
 
 def read_catalog(conn: sqlite3.Connection, warn: Warn) -> Catalog:
-    regions = _regions(conn)
-    locations = _locations(conn, regions, warn)
-    return Catalog(events=_events(conn, locations, warn), users=_users(conn, warn))
-
-
-def _regions(conn: sqlite3.Connection) -> dict[str, tuple[float | None, float | None]]:
-    rows = conn.execute("SELECT code, latitude, longitude FROM regions ORDER BY code, id")
-    return {code: (lat, lon) for code, lat, lon in rows if code}
+    rows = conn.execute("SELECT code, latitude, longitude, type FROM regions ORDER BY code, id")
+    places: dict[str, tuple[float | None, float | None]] = {}
+    kinds: dict[str, str | None] = {}
+    for code, lat, lon, kind in rows:
+        if code:
+            places[code], kinds[code] = (lat, lon), str(kind) if kind else None
+    locations = _locations(conn, places, warn)
+    return Catalog(
+        events=_events(conn, locations, warn),
+        users=_users(conn, warn),
+        regions=tuple(Region(code, kind) for code, kind in kinds.items()),
+    )
 
 
 def _locations(

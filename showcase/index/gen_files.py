@@ -35,6 +35,7 @@ class Output:
     text: str
     check: Check
     mode: int = 0o644  # for a new file; an existing file keeps its mode
+    private: bool = False  # holds a secret: never readable by group or others, whatever mode
 
 
 def check_router_config(temp_path: str, text: str) -> None:
@@ -87,7 +88,8 @@ def _write_temp(output: Output, data: bytes) -> str:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temp, _mode(output.path, output.mode))
+        mode = _mode(output.path, output.mode)
+        os.chmod(temp, mode & ~0o077 if output.private else mode)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)

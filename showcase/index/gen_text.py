@@ -1,8 +1,8 @@
 """The texts ``config generate`` writes, built from a :class:`Catalog`: showcases.yml,
-htpasswd, the router config and the maintenance config.
+htpasswd, the router config, the maintenance config and the appliance's config.
 
-Pure functions: the same catalog and options give the same bytes.  YAML is written with
-``yaml.safe_dump(sort_keys=False)`` after the data were put in order here.
+Pure functions: the same catalog, options (and logger secret) give the same bytes.  YAML
+is written with ``yaml.safe_dump(sort_keys=False)`` after the data were put in order here.
 """
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ import yaml
 import showcase
 
 from .gen_catalog import Catalog, Event
+from .gen_ops import (
+    appliance_internal,
+    backup_peers,
+    backup_section,
+    idle_section,
+    logging_section,
+)
 from .gen_options import ENV_PRINT_TOKEN_FILE, GenerateOptions
 
 PACKAGED_MAINTENANCE_PAGE = os.path.join(
@@ -150,8 +157,9 @@ def _public_paths(catalog: Catalog, options: GenerateOptions) -> list[str]:
 
 
 def _backup_args(options: GenerateOptions) -> list[str]:
-    args = ["backup", "--db-dir", options.db_dir]
-    return args + (["--region", options.region] if options.region else [])
+    """``showcase backup`` for this region, with the peers of the generated config."""
+    region = ["--region", options.region] if options.region else []
+    return ["backup", "--db-dir", options.db_dir, *region, "--config", options.config_path]
 
 
 def _index_tenant(options: GenerateOptions) -> dict[str, Any]:
@@ -177,7 +185,7 @@ def _demo_tenant(options: GenerateOptions) -> dict[str, Any]:
     }
 
 
-def _event_tenant(event: Event, options: GenerateOptions) -> dict[str, Any]:
+def _event_tenant(event: Event, options: GenerateOptions, push: bool) -> dict[str, Any]:
     env = {
         "SHOWCASE_DB": os.path.join(options.db_dir, f"{event.db_name}.sqlite3"),
         "SHOWCASE_SCOPE": event.scope,
@@ -186,16 +194,20 @@ def _event_tenant(event: Event, options: GenerateOptions) -> dict[str, Any]:
     if options.print_token_file:
         env[ENV_PRINT_TOKEN_FILE] = options.print_token_file
     tenant: dict[str, Any] = {"path": tenant_path(event, options), "env": env}
-    if options.backup:
+    if push:
         hook = showcase_command(*_backup_args(options), "--only", event.db_name)
         tenant["hooks"] = {"stop": [{**hook, "timeout": TENANT_BACKUP_TIMEOUT}]}
     return tenant
 
 
 def _replay_rules(catalog: Catalog, options: GenerateOptions) -> list[dict[str, Any]]:
+    """The appliance's rule first: every PDF but the demo's (each machine has its own demo,
+    the appliance none: the demo renders its PDFs itself); then each event of another
+    region to its region."""
     rules: list[dict[str, Any]] = []
     if options.appliance_app:
-        rules.append({"path": r"\.pdf$", "app": options.appliance_app})
+        demo = re.escape(f"{options.root_path}/demo/")
+        rules.append({"path": f"^(?!{demo}).*\\.pdf$", "app": options.appliance_app})
     for event in catalog.events:
         region = event.location.region
         if owned(event, options) or region is None:
@@ -205,29 +217,87 @@ def _replay_rules(catalog: Catalog, options: GenerateOptions) -> list[dict[str, 
     return rules
 
 
-def router_text(catalog: Catalog, options: GenerateOptions) -> str:
-    """The full router config (``<out>/showcase.yml``)."""
+def _auth_section(catalog: Catalog, options: GenerateOptions) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "realm": REALM,
+        "htpasswd": options.htpasswd_path,
+        "public_paths": _public_paths(catalog, options),
+    }
+
+
+def _machine_server(options: GenerateOptions) -> dict[str, Any]:
+    """``server`` of a running machine: the maintenance config's, plus ``idle``."""
+    server = server_section(options)
+    idle = idle_section(options)
+    if idle is not None:
+        server["idle"] = idle
+    return server
+
+
+def router_text(
+    catalog: Catalog, options: GenerateOptions, logger_secret: str | None = None
+) -> str:
+    """The full router config (``<out>/showcase.yml``).  With ``--backup`` the backup
+    hooks push only when there is a peer to push to."""
+    push = options.backup and bool(backup_peers(catalog, options))
     tenants = [_index_tenant(options), _demo_tenant(options)]
-    tenants += [_event_tenant(event, options) for event in catalog.events if owned(event, options)]
+    tenants += [
+        _event_tenant(event, options, push) for event in catalog.events if owned(event, options)
+    ]
     config: dict[str, Any] = {
-        "server": server_section(options),
-        "auth": {
-            "enabled": True,
-            "realm": REALM,
-            "htpasswd": options.htpasswd_path,
-            "public_paths": _public_paths(catalog, options),
-        },
+        "server": _machine_server(options),
+        "auth": _auth_section(catalog, options),
         "maintenance": _maintenance_section(options, enabled=False),
         "applications": {"tenants": tenants},
     }
     rules = _replay_rules(catalog, options)
     if rules:
         config["routes"] = {"fly": {"replay": rules}}
-    if options.backup:
+    if push:
         hook = showcase_command(*_backup_args(options))
         config["hooks"] = {"server": {"idle": [{**hook, "timeout": HOOK_TIMEOUT}]}}
+    if options.backup:
+        config["backup"] = backup_section(catalog, options)
     config["cable"] = {"enabled": True}
-    config["logging"] = {"format": "json"}
+    config["logging"] = logging_section(options, logger_secret)
+    return dump(config)
+
+
+def _appliance_rules(catalog: Catalog, options: GenerateOptions) -> list[dict[str, Any]]:
+    """A rule giving every event's PDFs to its region: how the appliance finds the owner.
+    Only PDFs match, so any other request for an event matches no rule (a 404 on the
+    appliance, never a region replay, which would stay inside the printer app)."""
+    rules: list[dict[str, Any]] = []
+    for event in catalog.events:
+        if event.location.region is None:
+            continue
+        prefix = tenant_path(event, options)
+        rules.append({"path": f"^{re.escape(prefix)}.+\\.pdf$", "region": event.location.region})
+    return rules
+
+
+def appliance_text(
+    catalog: Catalog, options: GenerateOptions, logger_secret: str | None = None
+) -> str:
+    """The PDF appliance's router config (``<out>/appliance.yml``): no tenants; a PDF of
+    any event is rendered from the print data its region's router serves to the token.
+    Basic auth as on the event machines (a PDF holds an event's data), from the same
+    htpasswd path: the appliance needs a copy of that file beside this one."""
+    config: dict[str, Any] = {
+        "server": _machine_server(options),
+        "auth": _auth_section(catalog, options),
+        "maintenance": _maintenance_section(options, enabled=False),
+        "routes": {
+            "fly": {
+                "replay": _appliance_rules(catalog, options),
+                "internal": appliance_internal(options),
+            }
+        },
+        "appliance": {"token_file": options.print_token_file},
+        "cable": {"enabled": False},
+        "logging": logging_section(options, logger_secret),
+    }
     return dump(config)
 
 
