@@ -121,6 +121,12 @@ COMMANDS: tuple[tuple[str | None, str, str, str], ...] = (
         "remove every compiled asset and the manifest",
     ),
     (
+        "user",
+        "add",
+        "showcase.index.users_cli:configure_add",
+        "add or update a user of the admin app (password on standard input)",
+    ),
+    (
         None,
         "backup",
         "showcase.ops.backup:configure",
@@ -139,7 +145,11 @@ COMMANDS: tuple[tuple[str | None, str, str, str], ...] = (
         "put one database back from a snapshot",
     ),
 )
-GROUP_HELP = {"config": "router configuration files", "assets": "compiled static assets"}
+GROUP_HELP = {
+    "config": "router configuration files",
+    "assets": "compiled static assets",
+    "user": "users of the admin app",
+}
 
 
 def _add_commands(commands: Any, groups: dict[str, Any]) -> None:
