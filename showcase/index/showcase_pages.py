@@ -153,6 +153,8 @@ def register(app: Klein, ctx: IndexContext) -> None:
     def new(request: Request) -> bytes:
         user = ctx.user(request)
         require_signed_in(user)
+        if not managed_locations(user) and user.admin:
+            return ctx.redirect(request, "/locations/new")  # an event needs a location first
         require(bool(managed_locations(user)), "You manage no location.")
         form = forms.Form({"year": str(ctx.today().year), "key": "showcase"})
         args: dict[bytes, list[bytes]] = request.args or {}

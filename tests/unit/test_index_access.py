@@ -267,3 +267,13 @@ def test_snapshot_sees_every_table(index_dir: Path) -> None:
         c.db.execute("UPDATE regions SET location = 'x'")
     assert snapshot(c) != before
     assert isinstance(c.db.conn, sqlite3.Connection)
+
+
+def test_administrator_without_locations_is_sent_to_add_one(index_dir: Path) -> None:
+    """On an index with no location yet, an administrator's "new event" leads to the new
+    location form (an event needs a location) instead of a 403."""
+    c = IndexClient(index_dir)
+    with c.db.transaction():
+        c.db.execute("DELETE FROM locations")
+    status, _, location = c.get("/showcases/new", ADMIN)
+    assert (status, location) == (303, "/showcase/locations/new")
