@@ -14,7 +14,6 @@ replacing their ``#last-score-update`` on ``live-scores-<db>``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,8 +34,6 @@ from .heatdata import (
     scheduler_data,
 )
 
-_COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20}|rgba?\([0-9., %]{5,40}\)")
-DEFAULT_COLOR = "#FFFFFF"
 # The counter's layouts, by ?layout= number: the number alone; with the dance; with the
 # dance and couples; the couples as a list beside the number.
 LAYOUTS = ("number", "dance", "couples", "list")
@@ -71,7 +68,6 @@ def register(app: Klein, ctx: Context) -> None:
             request,
             "public/counter.html",
             csrf_token="",
-            color=counter_color(ctx.event()),
             fragment=current_heat_fragment(ctx, heat),
             layout=counter_layout(_arg(request, b"layout")),
             layouts=LAYOUTS,
@@ -115,12 +111,6 @@ def counter_layout(text: str) -> int:
     if text in LAYOUTS:
         return LAYOUTS.index(text) + 1
     return int(text) if text.isdigit() and 1 <= int(text) <= len(LAYOUTS) else 0
-
-
-def counter_color(event: dict[str, Any]) -> str:
-    """The event's counter colour, if it is a plain CSS colour; else white."""
-    color = str(event.get("counter_color") or "").strip()
-    return color if _COLOR.fullmatch(color) else DEFAULT_COLOR
 
 
 def current_heat_info(ctx: Context) -> dict[str, Any]:
