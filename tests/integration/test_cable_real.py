@@ -10,22 +10,19 @@ Waits are on socket reads or on the routers' log lines, never fixed sleeps.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
-import socket
-import struct
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from .redisproc import RedisServer
 from .routerproc import Router, tenant_yaml, wait_for
+from .wsclient import WebSocket
 
 pytestmark = pytest.mark.integration
 
@@ -55,63 +52,6 @@ def config(tmp: Path, start_port: int, redis_url: str | None) -> str:
         "cable:\n"
         "  enabled: true\n" + (f"redis:\n  url: '{redis_url}'\n" if redis_url else "")
     )
-
-
-class WebSocket:
-    """A browser-like cable client on a raw socket (masked frames out, plain frames in)."""
-
-    def __init__(self, router: Router, path: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", router.port), timeout=10)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            (
-                f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        self.buffer = b""
-        while b"\r\n\r\n" not in self.buffer:
-            self._read()
-        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101"), head
-
-    def _read(self) -> None:
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("the router closed the connection")
-        self.buffer += data
-
-    def send(self, message: object) -> None:
-        payload = json.dumps(message).encode()
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        assert len(payload) < 126
-        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
-
-    def receive(self, timeout: float = 10.0) -> Any:
-        """The next JSON message (pings included); fails on a close frame or timeout."""
-        self.sock.settimeout(timeout)
-        while True:
-            if len(self.buffer) >= 2:
-                opcode, length, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
-                if length == 126:
-                    length, at = struct.unpack("!H", self.buffer[2:4])[0], 4
-                elif length == 127:
-                    length, at = struct.unpack("!Q", self.buffer[2:10])[0], 10
-                if len(self.buffer) >= at + length:
-                    payload = self.buffer[at : at + length]
-                    self.buffer = self.buffer[at + length :]
-                    assert opcode == 1, f"frame with opcode {opcode}: {payload!r}"
-                    return json.loads(payload)
-            self._read()
-
-    def subscribe(self, stream: str) -> Any:
-        self.send({"type": "subscribe", "stream": stream})
-        return self.receive()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def broadcast(router: Router, stream: str, data: object) -> int:
@@ -167,7 +107,7 @@ def test_a_broadcast_on_one_router_reaches_a_client_of_the_other(
 ) -> None:
     """``POST /_broadcast`` on router 1 reaches a WebSocket client of router 2 (one Redis)."""
     one, two = two_routers(tmp_path, redis, started)
-    client = WebSocket(two, "/cable")
+    client = WebSocket(two.port, "/cable")
     try:
         assert client.subscribe(ALPHA) == {"type": "subscribed", "stream": ALPHA}
         assert broadcast(one, ALPHA, "<turbo-stream>heat 12</turbo-stream>") == 200
@@ -186,7 +126,7 @@ def test_clients_survive_a_redis_outage_and_receive_again(
     """Redis killed mid-stream: clients stay connected, routing works, a broadcast says 503;
     within 5 s of Redis coming back, messages reach the same clients again."""
     one, two = two_routers(tmp_path, redis, started)
-    client = WebSocket(two, "/alpha/cable")
+    client = WebSocket(two.port, "/alpha/cable")
     try:
         client.subscribe(ALPHA)
         assert broadcast(one, ALPHA, 1) == 200
@@ -212,7 +152,7 @@ def test_a_tenant_connection_never_receives_another_tenants_messages(
     """A client under tenant A's path is refused B's stream and never gets B's messages,
     which do reach a client allowed to see them."""
     one, two = two_routers(tmp_path, redis, started)
-    alpha, everyone = WebSocket(two, "/alpha/cable"), WebSocket(two, "/cable")
+    alpha, everyone = WebSocket(two.port, "/alpha/cable"), WebSocket(two.port, "/cable")
     try:
         assert alpha.subscribe(BETA) == {
             "type": "rejected",
@@ -235,7 +175,7 @@ def test_websockets_survive_a_config_reload(
 ) -> None:
     """A reload (SIGHUP with a changed file) keeps open WebSockets and their subscriptions."""
     one, two = two_routers(tmp_path, redis, started)
-    client = WebSocket(two, "/alpha/cable")
+    client = WebSocket(two.port, "/alpha/cable")
     try:
         client.subscribe(ALPHA)
         changed = config(two.dir, 24400, redis.url) + "maintenance:\n  enabled: true\n"
@@ -273,7 +213,7 @@ def test_without_redis_url_the_router_runs_its_own_redis(
     assert status == 200 and url.startswith(b"unix:///") and url.endswith(b"/redis.sock")
     socket_path = url.decode()[len("unix://") :]
     [pid] = _pids_using(socket_path)
-    client = WebSocket(router, "/cable")
+    client = WebSocket(router.port, "/cable")
     try:
         client.subscribe(ALPHA)
         os.kill(pid, signal.SIGKILL)

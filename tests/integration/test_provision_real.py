@@ -10,11 +10,7 @@ of the post, and the router was reloaded, never restarted.
 from __future__ import annotations
 
 import base64
-import json
-import os
 import re
-import socket
-import struct
 import tempfile
 import time
 import urllib.parse
@@ -31,6 +27,7 @@ from showcase.index.gen_options import GenerateOptions
 from showcase.index.generate import generate
 
 from .routerproc import Router, wait_for
+from .wsclient import WebSocket
 
 pytestmark = pytest.mark.integration
 
@@ -38,59 +35,6 @@ PASSWORD = "waltz-2025"
 AUTH = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
 CSRF_COOKIE = re.compile(r"showcase_csrf=([^;]+)")
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
-
-
-class CableClient:
-    """A WebSocket client on a raw socket (masked frames out), with Basic credentials."""
-
-    def __init__(self, port: int, path: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            (
-                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                f"Sec-WebSocket-Version: 13\r\nAuthorization: {AUTH}\r\n\r\n"
-            ).encode()
-        )
-        self.buffer = b""
-        while b"\r\n\r\n" not in self.buffer:
-            self._read()
-        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101"), head
-
-    def _read(self) -> None:
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("the router closed the connection")
-        self.buffer += data
-
-    def send(self, message: object) -> None:
-        payload = json.dumps(message).encode()
-        assert len(payload) < 126
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
-
-    def receive(self, timeout: float) -> Any:
-        """The next JSON text message; fails on any other frame or on timeout."""
-        self.sock.settimeout(timeout)
-        while True:
-            if len(self.buffer) >= 2:
-                opcode, length, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
-                if length == 126:
-                    length, at = struct.unpack("!H", self.buffer[2:4])[0], 4
-                elif length == 127:
-                    length, at = struct.unpack("!Q", self.buffer[2:10])[0], 10
-                if len(self.buffer) >= at + length:
-                    payload = self.buffer[at : at + length]
-                    self.buffer = self.buffer[at + length :]
-                    assert opcode == 1, f"frame with opcode {opcode}: {payload!r}"
-                    return json.loads(payload)
-            self._read()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
@@ -160,7 +104,7 @@ def test_an_event_created_in_the_admin_app_answers_within_ten_seconds(
     assert cookie is not None and token is not None
 
     stream = f"config_update_index_{admin_id}"
-    cable = CableClient(router.port, "/showcase/cable")
+    cable = WebSocket(router.port, "/showcase/cable", AUTH)
     try:
         cable.send({"type": "subscribe", "stream": stream})
         assert cable.receive(10) == {"type": "subscribed", "stream": stream}
