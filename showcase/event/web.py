@@ -10,15 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from klein import Klein
-from twisted.python.failure import Failure
-from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
-from twisted.web.server import Request
-from twisted.web.static import File
 
 from . import home, judging, organizer, printing_pages, public, results
-from .context import Context, Forbidden
-from .paths import STATIC
+from .common_routes import add_static_and_errors
+from .context import Context
 
 Register = Callable[[Klein, Context], None]
 AREAS: list[Register] = [
@@ -35,18 +31,7 @@ def build_app(ctx: Context, areas: list[Register] | None = None) -> Klein:
     app = Klein()
     for register in areas if areas is not None else AREAS:
         register(app, ctx)
-
-    @app.route("/static/", branch=True)
-    def static(request: Request) -> File:
-        request.setHeader(b"cache-control", b"public, max-age=3600")
-        return File(STATIC)
-
-    @app.handle_errors(Forbidden)
-    def forbidden(request: IRequest, failure: Failure) -> bytes:
-        request.setResponseCode(403)
-        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-        return f"Forbidden: {failure.value}\n".encode()
-
+    add_static_and_errors(app)
     return app
 
 

@@ -17,11 +17,11 @@ from klein import Klein
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.server import Request
-from twisted.web.static import File
 
-from showcase.event.context import Context, Forbidden, Publish
+from showcase.event.common_routes import add_static_and_errors
+from showcase.event.context import Context, Publish
 from showcase.event.db import EventDB
-from showcase.event.paths import STATIC, TEMPLATES
+from showcase.event.paths import TEMPLATES
 
 from . import location_pages, region_pages, showcase_pages, studio_pages, update_pages, user_pages
 from .access import Denied, User, current_user
@@ -99,17 +99,7 @@ def build_app(ctx: IndexContext, areas: list[Register] | None = None) -> Klein:
     app = Klein()
     for register in areas if areas is not None else AREAS:
         register(app, ctx)
-
-    @app.route("/static/", branch=True)
-    def static(request: Request) -> File:
-        request.setHeader(b"cache-control", b"public, max-age=3600")
-        return File(STATIC)
-
-    @app.handle_errors(Forbidden)
-    def forbidden(request: IRequest, failure: Failure) -> bytes:
-        request.setResponseCode(403)
-        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-        return f"Forbidden: {failure.value}\n".encode()
+    add_static_and_errors(app)
 
     @app.handle_errors(Denied)
     def denied(request: IRequest, failure: Failure) -> bytes:
