@@ -15,6 +15,8 @@ Environment (the generated router config gives the index tenant most of it, see
 - ``SHOWCASE_PEERS``: comma-separated base URLs of the other machines' index apps;
   ``SHOWCASE_UPDATE_TOKEN`` or ``SHOWCASE_UPDATE_TOKEN_FILE``: the Bearer token of
   ``POST <root>/config/update`` (sent to peers, checked on updates; absent: no endpoint);
+- ``SHOWCASE_ASSETS_MANIFEST`` and ``SHOWCASE_ASSETS_URL``: compiled assets
+  (:mod:`showcase.event.assets_url`);
 - ``PORT`` (0 = any free port), ``HOST`` (default 127.0.0.1).
 
 Once listening it prints one JSON line, ``{"ready": true, "port": N, "pid": P}``.
@@ -139,6 +141,7 @@ def serve(env: Mapping[str, str], reactor: Any) -> None:
         in_thread=in_thread if GENERATE_IN_THREAD else synchronously,
     )
     ctx = IndexContext(db, prefix_from_env(env), provisioner, publish)
+    ctx.page.configure(env)  # compiled assets, as the event app's pages
     site = Site(mount(build_app(ctx), ctx.prefix))
     site.noisy = False
     port = reactor.listenTCP(

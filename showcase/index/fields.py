@@ -100,5 +100,5 @@ def logo(raw: str) -> str | None:
     if not value:
         return None
     if not _LOGO.fullmatch(value):
-        raise Invalid("Enter a file name in the images folder, e.g. boston.png.")
+        raise Invalid("Enter a file name in the public/images folder, e.g. boston.png.")
     return value

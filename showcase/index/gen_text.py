@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 import showcase
+from showcase.ops.manifest import MANIFEST
 
 from .gen_catalog import Catalog, Event
 from .gen_ops import (
@@ -36,6 +37,8 @@ ALLOWED_EXTENSIONS = (
     "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "woff", "woff2", "ttf", "otf",
 )  # fmt: skip
 TRY_FILES = ("index.html", ".html")
+LOGO_DIR = "images"
+"""A location's ``logo`` is a file name in ``<public_dir>/images/``."""
 HOOK_TIMEOUT = "5m"
 TENANT_BACKUP_TIMEOUT = "2m"
 REALM = "Showcase"
@@ -144,15 +147,18 @@ def _public_paths(catalog: Catalog, options: GenerateOptions) -> list[str]:
     root = options.root_path
     paths = [
         f"{root}/studios/",
+        f"{root}/static/",  # the studios index's stylesheet and scripts
         f"{root}/demo/",
         f"{root}/assets/",
+        f"{root}/{LOGO_DIR}/",
         f"{root}/favicon.ico",
         f"{root}/robots.txt",
         f"{root}/config/update",  # peers' index uploads: the index app checks their token
     ]
     for event in catalog.events:
         path = tenant_path(event, options)
-        paths += [f"{path}public/", f"{path}cable", f"{path}print.json"]
+        # the public pages' stylesheet and scripts are the event app's own static/ files
+        paths += [f"{path}public/", f"{path}static/", f"{path}cable", f"{path}print.json"]
     return paths
 
 
@@ -191,6 +197,8 @@ def _event_tenant(event: Event, options: GenerateOptions, push: bool) -> dict[st
         "SHOWCASE_SCOPE": event.scope,
         "SHOWCASE_OWNER": event.location.name,
     }
+    if event.location.logo:
+        env["SHOWCASE_LOGO"] = f"{LOGO_DIR}/{event.location.logo}"
     if options.print_token_file:
         env[ENV_PRINT_TOKEN_FILE] = options.print_token_file
     tenant: dict[str, Any] = {"path": tenant_path(event, options), "env": env}
@@ -198,6 +206,15 @@ def _event_tenant(event: Event, options: GenerateOptions, push: bool) -> dict[st
         hook = showcase_command(*_backup_args(options), "--only", event.db_name)
         tenant["hooks"] = {"stop": [{**hook, "timeout": TENANT_BACKUP_TIMEOUT}]}
     return tenant
+
+
+def _tenants_env(options: GenerateOptions) -> dict[str, str]:
+    """``applications.env``: every tenant's pages use the compiled assets once
+    ``showcase assets precompile`` wrote them (until then the apps' own ``static/``)."""
+    return {
+        "SHOWCASE_ASSETS_MANIFEST": os.path.join(options.public_dir, "assets", MANIFEST),
+        "SHOWCASE_ASSETS_URL": f"{options.root_path}/assets/",
+    }
 
 
 def _replay_rules(catalog: Catalog, options: GenerateOptions) -> list[dict[str, Any]]:
@@ -249,7 +266,7 @@ def router_text(
         "server": _machine_server(options),
         "auth": _auth_section(catalog, options),
         "maintenance": _maintenance_section(options, enabled=False),
-        "applications": {"tenants": tenants},
+        "applications": {"env": _tenants_env(options), "tenants": tenants},
     }
     rules = _replay_rules(catalog, options)
     if rules:

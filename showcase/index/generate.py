@@ -53,8 +53,10 @@ PREFIX = "showcase config generate"
 IDLE_ACTIONS = ("suspend", "stop")
 DEFAULT_IDLE_TIMEOUT = "15m"
 DEFAULT_BACKUP_USER = "showcase"
-DEFAULT_BACKUP_PORT = 873
-"""Defaults of :class:`GenerateOptions`, here so that building the parser imports nothing."""
+DEFAULT_BACKUP_PORT = 8873
+"""Defaults of :class:`GenerateOptions`, here so that building the parser imports nothing.
+The rsync daemon runs as the router's user (uid 1000 in the image), which may not bind a
+port below 1024: hence not rsync's 873."""
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,10 @@ In this order, and nothing changes until the snapshot has passed its check:
    once the process is gone, and requests for it get the maintenance page until
    released or for at most that many seconds).  A router that does not answer
    is taken to mean no tenant runs, unless the live ``-wal`` file holds data:
-   then an app may still be writing and the restore is refused.
+   then an app may still be writing and the restore is refused.  Either way, a
+   database some process still has open (a tenant of another router, an app
+   run by hand) is refused: that process would go on writing to the replaced
+   file, and a judge's scores would land there.
 4. The live file is hard-linked as ``<db>.sqlite3.replaced-<timestamp>`` and
    its ``-wal`` moved beside that name (its last writes stay with it, checked
    into it afterwards; ``-shm`` is removed), then the copy replaces the live
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -42,6 +46,10 @@ from showcase.ops.snapshot import Clock, integrity_problems, read_uri, sync_dire
 
 STOP_TIMEOUT = 60.0  # the router answers once the tenant is reaped (grace + stop hooks)
 HOLD_SECONDS = 30  # the longest a restore keeps the tenant from starting again
+
+SHM_DMS_BYTE = 128
+"""The byte of a WAL database's ``-shm`` file that every SQLite connection to it keeps a
+shared lock on while open (the unix VFS's "dead man switch", ``UNIX_SHM_DMS``)."""
 
 Stopper = Callable[[str, str, int], bool]  # (router URL, db name, hold) -> a tenant was stopped
 
@@ -109,6 +117,28 @@ def count_rows(path: Path, immutable: bool) -> int | None:
 def facts(path: Path, immutable: bool = False) -> Facts:
     st = path.stat()
     return Facts(count_rows(path, immutable), st.st_size, st.st_mtime)
+
+
+def open_elsewhere(live: Path) -> bool:
+    """Does some process have the WAL database ``live`` open?  Its connections hold a shared
+    lock on one byte of the ``-shm`` file, so ours cannot take it exclusively; a ``-shm``
+    we cannot open for writing counts as open (we cannot tell)."""
+    shm = live.with_name(live.name + "-shm")
+    try:
+        fd = os.open(shm, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, SHM_DMS_BYTE)
+    except OSError:
+        return True
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, SHM_DMS_BYTE)
+        return False
+    finally:
+        os.close(fd)
 
 
 def fold_wal(path: Path) -> None:
@@ -241,8 +271,21 @@ class Restore:
                     f" {live.name}. Stop it (or start the router, or give --router URL)"
                     " and try again; nothing was changed"
                 ) from e
+            if open_elsewhere(live):
+                raise Refused(
+                    f"{e}, and {live.name} is open in another process, which would go on"
+                    " writing to the replaced file. Stop it (or start the router, or give"
+                    " --router URL) and try again; nothing was changed"
+                ) from e
             self.lines.append(f"{e}; no -wal data, so no app is writing: going on")
             return False
+        if open_elsewhere(live):
+            self._release()
+            raise Refused(
+                f"{live.name} is still open in another process after the router at"
+                f" {self.router} {'stopped its tenant' if stopped else 'found no tenant'}"
+                " (is it served by another router? give --router URL); nothing was changed"
+            )
         self.lines.append(
             "the tenant was stopped first; it starts again on its next request"
             if stopped

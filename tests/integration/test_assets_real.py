@@ -63,6 +63,14 @@ def config(tmp: Path) -> str:
         "    start_port: 24800\n"
         "  startup_timeout: 10s\n"
         "  tenants:\n"
+        "    - path: /showcase/\n"
+        "      name: index\n"
+        f"      runtime: {sys.executable}\n"
+        "      args: [-m, showcase.index]\n"
+        "      env:\n"
+        f"        SHOWCASE_DB: {tmp / 'index.sqlite3'}\n"
+        f"        SHOWCASE_ASSETS_MANIFEST: {tmp / 'public' / 'assets' / MANIFEST}\n"
+        "        SHOWCASE_ASSETS_URL: /showcase/assets/\n"
         f"    - path: {EVENT}/\n"
         "      env:\n"
         f"        SHOWCASE_DB: {tmp / '2026-demo.sqlite3'}\n"
@@ -128,6 +136,20 @@ def test_event_pages_load_only_immutable_compiled_assets(router: Router, tmp_pat
         assert status == 200, url
         assert headers["cache-control"] == IMMUTABLE, url
         assert body == (Path(STATIC) / sources[url]).read_bytes()
+
+
+def test_admin_pages_load_compiled_assets(router: Router, tmp_path: Path) -> None:
+    """The admin app's public studios index names its stylesheet and modules under
+    /showcase/assets/ too, each one a compiled file."""
+    manifest = json.loads((tmp_path / "public" / "assets" / MANIFEST).read_text())
+    compiled = {f"/showcase/assets/{digested}" for digested in manifest.values()}
+    status, _, body = router.get("/showcase/studios/")
+    assert status == 200, body
+    html = body.decode()
+    imports = json.loads(IMPORT_MAP.findall(html)[0])["imports"]
+    urls = LINKS.findall(html) + [u for key, u in imports.items() if not key.endswith("/")]
+    assert urls
+    assert [url for url in urls if url not in compiled] == []
 
 
 def test_tailwind_is_built_before_digesting(tmp_path: Path) -> None:

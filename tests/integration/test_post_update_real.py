@@ -137,6 +137,23 @@ def test_a_push_checks_out_installs_prepares_and_reloads(deployment: Deployment)
     assert not (deployment.bare / "index").exists()
 
 
+def test_the_generated_config_serves_the_assets_the_hook_compiled(deployment: Deployment) -> None:
+    """With an index database, prepare (run by the hook from the bare repository) writes a
+    router config whose static files are the work tree's public/, where the hook compiled
+    the assets, and whose tenants read that manifest."""
+    from showcase.config import load_config
+    from showcase.index.db import open_index
+
+    open_index(str(deployment.home / "db" / "index.sqlite3")).close()
+    deployment.push()
+    public = deployment.work_tree / "public"
+    config = load_config(str(deployment.home / "config" / "showcase.yml"))
+    assert config.server.static.public_dir == str(public)
+    manifest = dict(config.applications.tenants[0].env)["SHOWCASE_ASSETS_MANIFEST"]
+    assert Path(manifest) == public / "assets" / ".manifest.json"
+    assert Path(manifest).is_file()
+
+
 def test_a_later_push_removes_deleted_files_and_keeps_the_rest(deployment: Deployment) -> None:
     """A file deleted upstream disappears from the work tree; files the deploy made stay."""
     deployment.push()

@@ -430,7 +430,7 @@ def test_index_tenant_env_gives_back_the_same_options(site: Path) -> None:
     """The index tenant's env holds exactly the keys the admin app needs (no secret), and
     ``GenerateOptions.from_env`` of it gives back the options that wrote it."""
     given_options = everything(
-        site, backup_user="pusher", backup_port=8873, idle_timeout="1h", logger_buffer_dir="buf"
+        site, backup_user="pusher", backup_port=9873, idle_timeout="1h", logger_buffer_dir="buf"
     )
     gen.generate(given_options, warn=lambda message: None)
     index = load_config(str(site / "config/showcase.yml")).applications.tenants[0]
@@ -443,6 +443,7 @@ def test_index_tenant_env_gives_back_the_same_options(site: Path) -> None:
         "SHOWCASE_BACKUP_USER", "SHOWCASE_BACKUP_PORT", "SHOWCASE_BACKUP_SECRETS",
         "SHOWCASE_IDLE", "SHOWCASE_IDLE_TIMEOUT", "SHOWCASE_APPLIANCE_CONFIG",
         "SHOWCASE_LOGGER_URL", "SHOWCASE_LOGGER_SECRET_FILE", "SHOWCASE_LOGGER_BUFFER_DIR",
+        "SHOWCASE_ASSETS_MANIFEST", "SHOWCASE_ASSETS_URL",
     }  # fmt: skip
     assert FAKE_SECRET not in env.values()
     assert GenerateOptions.from_env(env) == given_options
@@ -454,7 +455,7 @@ def test_ready_hook_regenerates_with_the_same_options(site: Path, every_option: 
     parse back to the very same options, then reloads into showcase.yml; it neither
     idles the machine nor ships logs (its file holds no secret)."""
     if every_option:
-        given_options = everything(site, backup_user="pusher", backup_port=8873)
+        given_options = everything(site, backup_user="pusher", backup_port=9873)
     else:
         given_options = options(site, region=None, root_path="", idle="stop", idle_timeout="1m")
     gen.generate(given_options, warn=lambda message: None)
@@ -530,8 +531,8 @@ def test_backup_hooks_resolve_to_the_generated_peers(site: Path) -> None:
         plan.peers
         == config.backup.peers
         == (
-            "rsync://showcase@ewr.smooth.internal:873/showcase/",
-            "rsync://showcase@syd.smooth.internal:873/showcase/",
+            "rsync://showcase@ewr.smooth.internal:8873/showcase/",
+            "rsync://showcase@syd.smooth.internal:8873/showcase/",
         )
     )
     assert (plan.region, plan.db_dir, plan.only) == ("iad", str(site / "db"), ("2025-boston",))
@@ -549,24 +550,35 @@ def test_backup_peers_are_the_other_fly_regions(site: Path) -> None:
     warnings: list[str] = []
     given = options(
         site, region="ewr", fly_app="smooth", backup=True, backup_user="pusher",
-        backup_port=8873, backup_secrets=str(site / "secrets"),
+        backup_port=9873, backup_secrets=str(site / "secrets"),
     )  # fmt: skip
     gen.generate(given, warn=warnings.append)
     backup = load_config(given.config_path).backup
     assert backup is not None and backup.serve is not None
     assert backup.peers == (
-        "rsync://pusher@iad.smooth.internal:8873/showcase/",
-        "rsync://pusher@syd.smooth.internal:8873/showcase/",
+        "rsync://pusher@iad.smooth.internal:9873/showcase/",
+        "rsync://pusher@syd.smooth.internal:9873/showcase/",
     )
     assert backup.password_file == str(site / "secrets/rsync.password")
     assert (backup.serve.port, backup.serve.users_file) == (
-        8873,
+        9873,
         str(site / "secrets/rsyncd.secrets"),
     )
     assert backup.db_dir == str(site / "db")
     assert any("'hetzner' is a kamal host" in w for w in warnings), warnings
     missing = [w for w in warnings if "does not exist" in w]
     assert len(missing) == 2 and "rsync.password" in missing[0] and "rsyncd.secrets" in missing[1]
+
+
+def test_the_default_rsync_daemon_port_needs_no_root(site: Path) -> None:
+    """By default the generated rsync daemon listens, and the peers are reached, on a port
+    the router's user may bind without root (the image runs it as uid 1000)."""
+    given = options(site, fly_app="smooth", backup=True)
+    gen.generate(given, warn=lambda message: None)
+    backup = load_config(given.config_path).backup
+    assert backup is not None and backup.serve is not None
+    assert backup.serve.port >= 1024
+    assert all(peer.endswith(f":{backup.serve.port}/showcase/") for peer in backup.peers)
 
 
 def test_backup_without_another_region_has_no_hooks(site: Path) -> None:
@@ -779,18 +791,60 @@ def test_bad_logger_options_are_usage_errors(
 
 def test_event_tenants_get_database_scope_owner_and_token_file(site: Path) -> None:
     """Each event tenant's env names its database, scope and owner (and the print token
-    file when one is given); the demo is populated as the demo."""
+    file when one is given), and where the compiled assets are; the location's logo is
+    the file of that name in ``<public_dir>/images/``; the demo is populated as the demo."""
     token = str(site / "print-token")
     gen.generate(options(site, region="ewr", print_token_file=token), warn=lambda message: None)
     tenants = {t.name: dict(t.env) for t in load_config(str(site / "config/showcase.yml"))
                .applications.tenants}  # fmt: skip
+    assets = {
+        "SHOWCASE_ASSETS_MANIFEST": str(site / "public/assets/.manifest.json"),
+        "SHOWCASE_ASSETS_URL": "/showcase/assets/",
+    }
     assert tenants["2026-barcelona-april"] == {
         "SHOWCASE_DB": str(site / "db/2026-barcelona-april.sqlite3"),
         "SHOWCASE_SCOPE": "2026/barcelona/april",
         "SHOWCASE_OWNER": "Barcelona: Sant Martí",
         "SHOWCASE_PRINT_TOKEN_FILE": token,
+        **assets,
     }
+    assert tenants["2025-raleigh-spring"]["SHOWCASE_LOGO"] == "images/raleigh.png"
+    assert "SHOWCASE_LOGO" not in tenants["2026-barcelona-april"]
     assert tenants["demo"]["SHOWCASE_POPULATE"] == "demo"
+    assert {k: tenants["index"][k] for k in assets} == assets
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_what_public_pages_link_to_needs_no_password(site: Path, compiled: bool) -> None:
+    """The stylesheet, scripts and location logo that an event's public pages (and the
+    studios index) link to, compiled or not, need no password on the generated config;
+    the event's own pages still do."""
+    from showcase.event.page_globals import PageGlobals
+    from showcase.ops.assets import precompile
+    from showcase.router.auth import Authenticator
+
+    if compiled:
+        precompile(str(site))
+    gen.generate(options(site, region="ewr"), warn=lambda message: None)
+    config = load_config(str(site / "config/showcase.yml"))
+    auth = Authenticator(config.auth, None)
+    root = config.server.root_path
+    urls = []
+    for tenant in config.applications.tenants:
+        if tenant.name not in ("index", "2025-raleigh-spring"):
+            continue
+        prefix = tenant.path.rstrip("/")
+        env = {**dict(tenant.env), "SHOWCASE_PREFIX": prefix, "SHOWCASE_ROOT": root}
+        page = PageGlobals(lambda path, prefix=prefix: prefix + path, env)
+        imports = page.importmap()["imports"]
+        urls += [page.asset_url("app.css"), page.asset_url("controllers/index.js")]
+        urls += [imports["@hotwired/turbo"], imports["controllers/"] + "heat_controller.js"]
+        urls += [page.theme({}).logo or ""]
+    assert urls[-1] == f"{root}/images/raleigh.png"
+    assert all(url.startswith("/showcase/assets/") for url in urls[:2]) is compiled
+    assert [url for url in urls if not auth.is_public(url)] == [""]  # the index has no logo
+    assert not auth.is_public("/showcase/2025/raleigh/spring/")
+    assert not auth.is_public("/showcase/2025/raleigh/spring/people")
 
 
 def test_maintenance_only_needs_no_index(tmp_path: Path) -> None:

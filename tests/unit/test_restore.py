@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -233,6 +234,73 @@ def test_no_router_and_no_wal_data_goes_on(
     assert code == 0
     assert event_name(live) == "Snapshot"
     assert "no -wal data" in out
+
+
+@pytest.fixture
+def held_open(db_dir: Path) -> Iterator[Path]:
+    """Another process with the live database open (idle: its -wal empty), as a tenant of
+    another router is; it ends when the test does."""
+    live = db_dir / f"{DB}.sqlite3"
+    script = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "c.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchall()\n"
+        "c.execute('SELECT name FROM events').fetchall()\n"
+        "print('open', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(live)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        yield live
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(10)
+
+
+def test_no_router_and_the_database_open_elsewhere_refuses(
+    held_open: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When the router does not answer and another process has the database open (with no
+    -wal data), the restore is refused: that process would write to the replaced file."""
+    wal = held_open.with_name(held_open.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    code, _, err = restore(
+        capsys,
+        FakeRouter(held_open, answers=False),
+        DB,
+        "--date",
+        "2026-05-14",
+        "--db-dir",
+        str(held_open.parent),
+        "--yes",
+    )
+    assert code == 1
+    assert "open in another process" in err and "nothing was changed" in err
+    assert event_name(held_open) == "Live"
+    assert not list(held_open.parent.glob("*.replaced-*"))
+
+
+def test_a_router_without_the_tenant_and_the_database_open_elsewhere_refuses(
+    held_open: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When the router answers but the database is still open in another process (served
+    by another router, say), the restore is refused and the router's hold released."""
+    router = FakeRouter(held_open, running=False)
+    code, _, err = restore(
+        capsys, router, DB, "--date", "2026-05-14", "--db-dir", str(held_open.parent), "--yes"
+    )
+    assert code == 1
+    assert "still open in another process" in err
+    assert [hold for _, _, hold, _ in router.calls] == [HOLD_SECONDS, 0]
+    assert event_name(held_open) == "Live"
+    assert not list(held_open.parent.glob("*.replaced-*"))
 
 
 def test_the_last_writes_in_a_wal_stay_with_the_replaced_file(
