@@ -5,11 +5,14 @@
 for ``timeout``, it runs the ``server.idle`` hooks (a failure is logged; the
 action is still taken), then asks the Fly machines API, over its unix socket,
 to ``suspend`` or ``stop`` this machine (:class:`MachinesAPI`).  A request
-that arrived while the idle hooks ran cancels the action.
+that arrived while the idle hooks ran (even one already answered) cancels the
+action: the timeout starts again.
 
 After an idle action the process may be frozen (suspend) and thawed later:
 the first request afterwards runs the ``server.resume`` hooks, and every
-request that arrives meanwhile waits for them (:meth:`MachineIdle.gate`).
+request that arrives meanwhile waits for them (:meth:`MachineIdle.gate`).  Hooks
+that fail in any way (even with an exception) are logged and count as done: no
+request is left waiting.
 
 States: ``active`` → (timer) ``idling`` (hooks, API call) → ``idle`` →
 (first request) ``resuming`` (resume hooks) → ``active``.
@@ -23,6 +26,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
@@ -55,6 +59,7 @@ class MachineIdle:
         self.state = "active"
         self.in_flight = 0
         self._timer: Any = None
+        self._interrupted = False  # a request came while the idle hooks ran
         self._resumed: Deferred[None] | None = None
         self._arm()
 
@@ -83,6 +88,8 @@ class MachineIdle:
 
     def started(self) -> None:
         self.in_flight += 1
+        if self.state == "idling":
+            self._interrupted = True
         self._cancel()
 
     def finished(self) -> None:
@@ -107,18 +114,22 @@ class MachineIdle:
         if self.in_flight or self.state != "active" or self.idle.action is None:
             return
         self.state = "idling"
+        self._interrupted = False
         action = self.idle.action
         self.log.info(
             "no request for {s}s: machine goes idle ({action})", s=self.idle.timeout, action=action
         )
         idle_hooks, _ = self.hooks()
         d = self.run_hooks(idle_hooks, "server.idle") if idle_hooks else succeed(True)
+        d.addErrback(self._hooks_failed, "server.idle")
         d.addCallback(lambda _ok: self._act(action))
 
     def _act(self, action: str) -> Deferred[None] | None:
-        if self.in_flight:
+        if self.in_flight or self._interrupted:
             self.log.info("a request arrived during the idle hooks; staying up")
             self.state = "active"
+            self._interrupted = False
+            self._arm()
             return None
         self.state = "idle"
 
@@ -135,6 +146,7 @@ class MachineIdle:
         self.log.info("first request after idle: running the resume hooks")
         _, resume_hooks = self.hooks()
         d = self.run_hooks(resume_hooks, "server.resume") if resume_hooks else succeed(True)
+        d.addErrback(self._hooks_failed, "server.resume")
 
         def done(_ok: bool) -> None:
             self.state = "active"
@@ -143,6 +155,10 @@ class MachineIdle:
             self._arm()
 
         d.addCallback(done)
+
+    def _hooks_failed(self, failure: Failure, label: str) -> bool:
+        self.log.failure("{label} hooks failed", failure, label=label)
+        return False
 
 
 class MachinesAPI:

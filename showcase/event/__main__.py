@@ -43,6 +43,7 @@ SERVING = (
     "showcase.event.context",
     "showcase.event.db",
     "showcase.event.defaults",
+    "showcase.event.users_only",
     "showcase.event.web",
 )
 PAGES_LOADED_LAZILY = (
@@ -109,6 +110,7 @@ def serve(env: Mapping[str, str], reactor: Any, prebuilt: Prebuilt | None = None
     from showcase.event.db import EventDB, create
     from showcase.event.defaults import populate_new_event
     from showcase.event.publisher import make_publisher
+    from showcase.event.users_only import UsersOnly, allowed_users
     from showcase.event.web import build_app, mount
 
     # Warnings and failures go to stderr, which the router logs per tenant.
@@ -136,7 +138,11 @@ def serve(env: Mapping[str, str], reactor: Any, prebuilt: Prebuilt | None = None
         ctx, app = prebuilt.open(path, prefix_from_env(env))
     ctx.page.configure(env)  # compiled assets and the location's logo
     ctx.publish = make_publisher(env.get("SHOWCASE_REDIS"), reactor, ctx.db.name)
-    site = Site(mount(app, ctx.prefix))
+    root = mount(app, ctx.prefix)
+    users = allowed_users(env)
+    if users is not None:
+        root = UsersOnly(root, users)  # only this event's users (router-authenticated)
+    site = Site(root)
     site.noisy = False
     port = reactor.listenTCP(
         int(env.get("PORT", "0")), site, interface=env.get("HOST", "127.0.0.1")

@@ -3,10 +3,10 @@
 Every endpoint of :data:`showcase.printing.paths.ENDPOINTS` (``heats.pdf``,
 ``people/<id>/heats.pdf``, ``studios/<id>/heats.pdf``, ``people/heats.pdf``,
 ``scores/<judge_id>/sheets.pdf``, ``people/backs.pdf``, ``people/<id>/scores.pdf``)
-is answered ``application/pdf``, shown inline.  The print data is read on the
-reactor thread (where the database connection lives); the PDF is rendered in a
-worker thread, so a judge's score post is not held up behind a heat book.  An id
-the data does not hold is a 404.
+is answered ``application/pdf``, shown inline.  The print data is read and the PDF
+rendered in a worker thread (the data on a database connection of its own, in one
+read transaction), so a judge's score post is not held up behind a heat book.  An
+id the data does not hold is a 404.
 
 ``GET <scope>/print`` lists the PDFs.  ``GET <scope>/print.json`` is the print data
 for a router acting as a PDF appliance (spec/fly-replay.md), served only to
@@ -20,20 +20,23 @@ site's ``public/``); the PDFs show it when it is a file they can read.
 from __future__ import annotations
 
 import hmac
+import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from klein import Klein
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.server import Request
 
 from showcase.printing import render_path
 from showcase.printing.paths import ENDPOINTS, Endpoint
+from showcase.printing.render import RenderQueue
 
 from .context import Context
+from .db import EventDB
 from .print_data import print_data
 
 log = Logger()
@@ -43,16 +46,18 @@ RunInThread = Callable[[Render], "Deferred[bytes | None]"]
 
 
 def thread_runner(reactor: Any = None) -> RunInThread:
-    """Run a render in ``reactor``'s thread pool (the running reactor's when None)."""
+    """Run renders in ``reactor``'s thread pool (the running reactor's when None), one at
+    a time (:class:`~showcase.printing.render.RenderQueue`)."""
+    queue: RenderQueue | None = None
 
     def run(work: Render) -> Deferred[bytes | None]:
-        from twisted.internet.threads import deferToThreadPool
-
-        chosen = reactor
-        if chosen is None:
-            from twisted.internet import reactor as chosen
-        result: Deferred[bytes | None] = deferToThreadPool(chosen, chosen.getThreadPool(), work)
-        return result
+        nonlocal queue
+        if queue is None:  # made on the first PDF: the reactor is only chosen at start-up
+            chosen = reactor
+            if chosen is None:
+                from twisted.internet import reactor as chosen
+            queue = RenderQueue(chosen)
+        return queue.run(work)
 
     return run
 
@@ -105,12 +110,25 @@ def register(
     token = PrintToken(environ)
 
     def data() -> dict[str, Any]:
-        return print_data(ctx.db, logo=logo_file(environ.get("SHOWCASE_LOGO", "")))
+        """The print data, read in a worker thread on a connection of its own."""
+        db = EventDB(ctx.db.path)
+        try:
+            db.conn.execute("BEGIN")  # every query sees the same snapshot
+            return print_data(db, logo=logo_file(environ.get("SHOWCASE_LOGO", "")))
+        finally:
+            db.close()
+
+    def failed(request: Request, what: str, failure: Failure) -> bytes:
+        if failure.check(CancelledError):  # the client went away: nothing to answer
+            return b""
+        log.failure("{what}", failure, what=what)
+        request.setResponseCode(500)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        return f"{what} failed.\n".encode()
 
     def pdf(request: Request, endpoint: Endpoint, item_id: int | None) -> Deferred[bytes]:
         relative = endpoint.path(item_id)
-        printable = data()
-        rendering = run(lambda: render_path(relative, printable))
+        rendering = run(lambda: render_path(relative, data()))
 
         def answer(body: bytes | None) -> bytes:
             if body is None:
@@ -121,13 +139,9 @@ def register(
             request.setHeader(b"cache-control", b"no-cache")
             return body
 
-        def failed(failure: Failure) -> bytes:
-            log.failure("rendering {relative}", failure, relative=relative)
-            request.setResponseCode(500)
-            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-            return b"The PDF could not be made.\n"
-
-        result: Deferred[bytes] = rendering.addCallbacks(answer, failed)
+        result: Deferred[bytes] = rendering.addCallbacks(
+            answer, lambda f: failed(request, f"Rendering {relative}", f)
+        )
         return result
 
     for endpoint in ENDPOINTS:
@@ -138,7 +152,7 @@ def register(
         return ctx.render(request, "printing/index.html", **page_values(ctx))
 
     @app.route("/print.json", methods=["GET"], endpoint="printing_data")
-    def data_json(request: Request) -> bytes:
+    def data_json(request: Request) -> bytes | Deferred[bytes]:
         expected = token.current()
         if expected is None:
             return ctx.not_found(request)
@@ -147,8 +161,17 @@ def register(
             request.setHeader(b"www-authenticate", b'Bearer realm="print"')
             request.setHeader(b"content-type", b"text/plain; charset=utf-8")
             return b"A valid print token is needed.\n"
-        request.setHeader(b"cache-control", b"no-store")
-        return ctx.json(request, data())
+        reading = run(lambda: json.dumps(data(), separators=(",", ":"), default=str).encode())
+
+        def answer(body: bytes | None) -> bytes:
+            request.setHeader(b"content-type", b"application/json")
+            request.setHeader(b"cache-control", b"no-store")
+            return body or b""
+
+        result: Deferred[bytes] = reading.addCallbacks(
+            answer, lambda f: failed(request, "Reading the print data", f)
+        )
+        return result
 
 
 def logo_file(value: str, public: str = "public") -> str | None:

@@ -68,6 +68,11 @@ class Event:
 class User:
     userid: str
     hash: str
+    sites: frozenset[str] = frozenset()  # location names, or "index" for every location
+
+    def may_use(self, location_name: str) -> bool:
+        """May this user open the (non-public) pages of an event of ``location_name``?"""
+        return "index" in self.sites or location_name in self.sites
 
 
 @attrs.frozen
@@ -198,8 +203,8 @@ def _events(
 
 def _users(conn: sqlite3.Connection, warn: Warn) -> tuple[User, ...]:
     users: dict[str, User] = {}
-    rows = conn.execute("SELECT id, userid, password FROM users ORDER BY id")
-    for ident, userid, password in rows:
+    rows = conn.execute("SELECT id, userid, password, sites FROM users ORDER BY id")
+    for ident, userid, password, sites in rows:
         if not userid or not password:
             continue
         if (
@@ -219,5 +224,6 @@ def _users(conn: sqlite3.Connection, warn: Warn) -> tuple[User, ...]:
         if userid in users:
             warn(f"user {ident}: user id {userid!r} is used by another user; left out")
             continue
-        users[userid] = User(userid, hashed)
+        names = frozenset(p.strip() for p in str(sites or "").split(",") if p.strip())
+        users[userid] = User(userid, hashed, names)
     return tuple(users[userid] for userid in sorted(users))

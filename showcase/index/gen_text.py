@@ -17,7 +17,7 @@ import yaml
 import showcase
 from showcase.ops.manifest import MANIFEST
 
-from .gen_catalog import Catalog, Event
+from .gen_catalog import Catalog, Event, User
 from .gen_ops import (
     appliance_internal,
     backup_peers,
@@ -191,11 +191,15 @@ def _demo_tenant(options: GenerateOptions) -> dict[str, Any]:
     }
 
 
-def _event_tenant(event: Event, options: GenerateOptions, push: bool) -> dict[str, Any]:
+def _event_tenant(
+    event: Event, options: GenerateOptions, push: bool, users: tuple[User, ...]
+) -> dict[str, Any]:
     env = {
         "SHOWCASE_DB": os.path.join(options.db_dir, f"{event.db_name}.sqlite3"),
         "SHOWCASE_SCOPE": event.scope,
         "SHOWCASE_OWNER": event.location.name,
+        # Who may open its non-public pages: administrators and its location's users.
+        "SHOWCASE_USERS": ",".join(u.userid for u in users if u.may_use(event.location.name)),
     }
     if event.location.logo:
         env["SHOWCASE_LOGO"] = f"{LOGO_DIR}/{event.location.logo}"
@@ -260,7 +264,9 @@ def router_text(
     push = options.backup and bool(backup_peers(catalog, options))
     tenants = [_index_tenant(options), _demo_tenant(options)]
     tenants += [
-        _event_tenant(event, options, push) for event in catalog.events if owned(event, options)
+        _event_tenant(event, options, push, catalog.users)
+        for event in catalog.events
+        if owned(event, options)
     ]
     config: dict[str, Any] = {
         "server": _machine_server(options),

@@ -6,6 +6,13 @@ extractable.  The event's ``font_family`` picks the family (its first name that 
 to Helvetica, Times or Courier; else Helvetica) and ``font_size`` (``100%``, ``14px``,
 ``11pt``) scales every size.  The header shows the event's logo (when its file can be
 read), name, date and location, and the document's title; the footer the page number.
+A header text too long for its room is set smaller, then cut short with "…".
+
+The standard fonts cover Latin-1 (and cp1252: é, ñ, ü, Š, Œ, €); reportlab sets Greek
+in its Symbol font and any other character (Chinese, Cyrillic, emoji, Ł) as a black box
+"■", so such a name prints and extracts with a box per character, never failing the
+PDF.  No TrueType font is registered: the fonts a machine happens to have installed
+would change the output from one machine (or the appliance) to another.
 """
 
 from __future__ import annotations
@@ -227,13 +234,19 @@ class Document:
             if scale:
                 canvas.drawImage(self.logo, x, top - h * scale, w * scale, h * scale, mask="auto")
                 x += w * scale + 0.15 * inch
-        canvas.setFont(fonts.bold, fonts.size(14))
-        canvas.drawString(x, top - fonts.size(14), str(event.get("name") or "Showcase"))
+        right = width - MARGIN
+        title, size = fit_text(self.title, fonts.bold, fonts.size(11), (right - x) / 2, 8)
+        canvas.setFont(fonts.bold, size)
+        canvas.drawRightString(right, top - fonts.size(11), title)
+        room = right - x - stringWidth(title, fonts.bold, size) - 0.25 * inch
+        name = str(event.get("name") or "Showcase")
+        name, size = fit_text(name, fonts.bold, fonts.size(14), room, 9)
+        canvas.setFont(fonts.bold, size)
+        canvas.drawString(x, top - fonts.size(14), name)
         place = " · ".join(str(t) for t in (event.get("date"), event.get("location")) if t)
-        canvas.setFont(fonts.regular, fonts.size(8.5))
+        place, size = fit_text(place, fonts.regular, fonts.size(8.5), right - x, 6)
+        canvas.setFont(fonts.regular, size)
         canvas.drawString(x, top - fonts.size(14) - fonts.size(12), place)
-        canvas.setFont(fonts.bold, fonts.size(11))
-        canvas.drawRightString(width - MARGIN, top - fonts.size(11), self.title)
         rule = height - MARGIN - HEADER + 0.1 * inch
         canvas.setStrokeColor(RULE)
         canvas.line(MARGIN, rule, width - MARGIN, rule)
@@ -246,6 +259,20 @@ class Document:
         canvas.setFont(fonts.regular, fonts.size(7.5))
         canvas.drawCentredString(width / 2, FOOTER, f"Page {doc.page}")
         canvas.restoreState()
+
+
+def fit_text(text: str, font: str, size: float, width: float, smallest: float) -> tuple[str, float]:
+    """``text`` and a font size at which it fits ``width``: ``size`` when it fits, else
+    smaller down to ``smallest``, and cut short with "…" when even that is too wide."""
+    full = float(stringWidth(text, font, size))
+    if full <= width:
+        return text, size
+    smaller = max(min(smallest, size), size * width / full)
+    if stringWidth(text, font, smaller) <= width:
+        return text, smaller
+    while text and stringWidth(text.rstrip() + "…", font, smaller) > width:
+        text = text[:-1]
+    return (text.rstrip() + "…" if text else ""), smaller
 
 
 def escape(text: str) -> str:

@@ -12,7 +12,8 @@ A router whose config has ``appliance{token_file}`` answers a GET for a PDF
 3. the PDF is rendered by :func:`showcase.printing.render_path` in a thread.
 
 Failures: the owner unreachable, slow, or refusing the data (401/404/...) →
-502 page and a log line; a PDF the renderer does not know → 404.  The
+502 page and a log line; a PDF the renderer does not know (an unknown id, or
+a ``.pdf`` path under an event no endpoint names) → 404.  The
 appliance step comes before the replay rules, so a PDF it renders is never
 replayed again (and a rule naming this app is never replayed to, see
 :meth:`~showcase.router.replay.Replayer.is_here`).
@@ -84,10 +85,12 @@ class Printing:
         from showcase.printing import split_pdf_path
 
         split = split_pdf_path(path)
-        if split is None:
-            return None
-        prefix, relative = split
         rule = next((r for r in self.regions if r.path.search(path)), None)
+        if split is None:
+            # A PDF we do not make of an event held elsewhere: a 404 here, not a replay
+            # to a region of this app (Fly finds none: a maintenance page).
+            return NO_SUCH_PDF if rule is not None and path.endswith(".pdf") else None
+        prefix, relative = split
         if rule is None or rule.region is None:
             return NO_SUCH_PDF
         base = internal_base(self.fly, self.here, region=rule.region)
@@ -101,13 +104,16 @@ class Printing:
 
 
 def render_in_thread(reactor: Any) -> Render:
-    """``render_path`` run in the reactor's thread pool."""
-    from twisted.internet.threads import deferToThreadPool
+    """``render_path`` run in the reactor's thread pool, one render at a time: those
+    waiting keep no pool thread from the name lookups of print data fetches."""
+    from showcase.printing.render import RenderQueue
+
+    queue = RenderQueue(reactor)
 
     def render(relative: str, data: Any) -> Deferred[bytes | None]:
         from showcase.printing import render_path
 
-        return deferToThreadPool(reactor, reactor.getThreadPool(), render_path, relative, data)
+        return queue.run(lambda: render_path(relative, data))
 
     return render
 

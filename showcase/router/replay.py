@@ -8,8 +8,9 @@ says what to do:
 * the request was replayed once already (``X-Navigator-Retry: true`` or Fly's
   ``fly-replay-failed``): the maintenance page, never a loop;
 * on Fly (``FLY_APP_NAME`` and ``FLY_REGION`` set) and eligible (a body under
-  1 MiB, or none): the replay instruction for Fly's proxy;
-* otherwise (off Fly, a large or chunked body): a reverse proxy to the target's
+  1 MiB, or none; not a HEAD, whose answer could not carry the instruction):
+  the replay instruction for Fly's proxy;
+* otherwise (off Fly, a large or chunked body, a HEAD): a reverse proxy to the target's
   internal address (``routes.fly.internal``, or our ``internal_hosts``), the
   body streamed, with ``X-Navigator-Retry: true`` as a replay would carry.
 
@@ -79,7 +80,13 @@ def listen_port(endpoint: str) -> int | None:
 
 
 def eligible(head: RequestHead) -> bool:
-    """Can Fly's proxy replay this request (small, known-length body)?"""
+    """Can Fly's proxy replay this request (small, known-length body)?
+
+    Not a HEAD: the replay instruction is the answer's body, and an answer to HEAD
+    carries none, so Fly would never see it.
+    """
+    if head.method == b"HEAD":
+        return False
     length = head.header(b"content-length")
     if length is not None:
         return length.isdigit() and int(length) < MAX_REPLAY_BODY

@@ -12,7 +12,8 @@ re-sends the same request (method, target, headers, body) as Fly does:
 with the headers of ``transform.set_headers`` set.  When no machine stands for
 the target, ``"fallback": "force_self"`` sends the request back to the machine
 that asked for the replay, with a ``fly-replay-failed`` header; without a
-fallback the edge answers 502.  Bodies are read whole (Fly buffers replayable
+fallback the edge answers 502, as it does when the instruction cannot be read
+(an answer to HEAD carries no body).  Bodies are read whole (Fly buffers replayable
 bodies too); ``fly-prefer-region`` is passed through untouched.  Every request's
 path through the machines is kept in :attr:`FlyEdge.trails`.
 """
@@ -146,7 +147,10 @@ class FlyEdge:
             answer = self._send(machine, method, target, headers, body)
             if answer.headers.get("content-type", "").split(";")[0].strip() != REPLAY_TYPE:
                 return answer
-            replay = json.loads(answer.body)
+            try:
+                replay = json.loads(answer.body)
+            except ValueError:  # e.g. an answer to HEAD: no body, so no instruction
+                return Answer(502, {"content-type": "text/plain"}, b"replay unreadable\n")
             found = self._target(machine, replay)
             if found is None:
                 if replay.get("fallback") != "force_self":

@@ -269,3 +269,33 @@ def test_off_fly_the_same_rule_proxies(site: Site) -> None:
     assert status == 200, body[:500]
     assert "fly.replay" not in headers.get("content-type", "")
     assert BOSTON in body.decode()
+
+
+def test_a_replayed_request_keeps_its_query_and_authorization(site: Site) -> None:
+    """A GET with a query string and credentials for a Boston path, arriving at ord, is
+    replayed to bos and reaches Boston's tenant with the same path and query, the
+    Authorization header re-sent and the X-Navigator-Retry mark."""
+    auth = "Basic YWxpY2U6czNjcmV0"
+    answer = site.edge.request(
+        "/2025/boston/files/echo?heat=12&name=Zo%C3%AB",
+        headers={"Authorization": auth},
+        arrive="ord",
+    )
+    assert answer.status == 200, answer.body[:500]
+    assert site.edge.trails[-1] == ["ord", "bos"]
+    echoed = json.loads(answer.body)
+    assert (echoed["path"], echoed["query"]) == ("/2025/boston/files/echo", "heat=12&name=Zo%C3%AB")
+    headers = {name.lower(): value for name, value in echoed["headers"]}
+    assert headers["authorization"] == auth
+    assert headers["x-navigator-retry"] == "true"
+
+
+def test_a_head_request_arriving_at_ord_is_answered_by_bos(site: Site) -> None:
+    """A HEAD for the Boston event that arrives at ord is not replayed (the replay
+    instruction is a response body, which an answer to HEAD cannot carry): ord proxies it
+    to bos, and the client gets Boston's answer, with no body."""
+    answer = site.edge.request("/2025/boston/?from=ord", "HEAD", arrive="ord")
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.body == b""
+    assert site.edge.trails[-1] == ["ord"]

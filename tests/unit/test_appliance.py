@@ -119,6 +119,23 @@ def test_other_requests_are_not_print_jobs(config: Config, target: str, method: 
     assert not isinstance(decide(config, target, method), PrintJob)
 
 
+@pytest.mark.parametrize("target", ["/2025/boston/heats/book.pdf", "/2025/boston/poster.pdf"])
+def test_a_pdf_we_do_not_make_of_an_event_held_elsewhere_is_404(
+    tmp_path: Path, target: str
+) -> None:
+    """As generated (region rules only, no ``.pdf`` rule naming itself), the appliance
+    answers an unknown PDF of another region's event (the original app's
+    ``heats/book.pdf``) with 404, not a replay to a region its app has no machine in."""
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    config = load(
+        tmp_path, APPLIANCE.replace('      - {path: "\\\\.pdf$", app: showcase-printer}\n', "")
+    )
+    assert len(config.routes.fly.replay) == 2
+    answer = decide(config, target)
+    assert isinstance(answer, Reply)
+    assert (answer.status, answer.kind) == (404, "appliance")
+
+
 def test_without_appliance_a_pdf_is_replayed(tmp_path: Path) -> None:
     """A router without ``appliance`` replays PDFs to the appliance app as its rule says."""
     config = load(tmp_path, APPLIANCE.replace("appliance:\n  token_file: token\n", ""))

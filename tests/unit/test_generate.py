@@ -805,6 +805,7 @@ def test_event_tenants_get_database_scope_owner_and_token_file(site: Path) -> No
         "SHOWCASE_DB": str(site / "db/2026-barcelona-april.sqlite3"),
         "SHOWCASE_SCOPE": "2026/barcelona/april",
         "SHOWCASE_OWNER": "Barcelona: Sant Martí",
+        "SHOWCASE_USERS": "alice,carol",
         "SHOWCASE_PRINT_TOKEN_FILE": token,
         **assets,
     }
@@ -812,6 +813,23 @@ def test_event_tenants_get_database_scope_owner_and_token_file(site: Path) -> No
     assert "SHOWCASE_LOGO" not in tenants["2026-barcelona-april"]
     assert tenants["demo"]["SHOWCASE_POPULATE"] == "demo"
     assert {k: tenants["index"][k] for k in assets} == assets
+
+
+def test_each_event_names_the_users_who_may_open_it(site: Path) -> None:
+    """An event's SHOWCASE_USERS lists the administrators and the users whose sites name its
+    location, and nobody else (users without a usable password are in no list)."""
+    conn = sqlite3.connect(site / "db/index.sqlite3")
+    insert(conn, "users", userid="rhea", password=CAROL_HASH, sites="Raleigh, Elsewhere")
+    conn.commit()
+    conn.close()
+    gen.generate(options(site, region=""), warn=lambda message: None)
+    users = {
+        t.name: dict(t.env).get("SHOWCASE_USERS")
+        for t in load_config(str(site / "config/showcase.yml")).applications.tenants
+    }
+    assert users["2025-raleigh-spring"] == "alice,carol,rhea"
+    assert users["2025-boston"] == "alice,carol"
+    assert users["index"] is None and users["demo"] is None
 
 
 @pytest.mark.parametrize("compiled", [False, True])

@@ -10,6 +10,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs
 from twisted.web import resource, server
 
 from showcase.config.model import Hook, Idle
@@ -105,6 +106,53 @@ def test_request_during_idle_hooks_cancels_the_action() -> None:
     rec.hold.clear()
     clock.advance(10)
     assert rec.calls == ["server.idle", "server.idle", "api:suspend"]
+
+
+def test_a_request_answered_during_idle_hooks_still_cancels_the_action() -> None:
+    """A request that comes and is answered while the idle hooks run (a health check
+    during a long backup hook) keeps the machine up: no API call; the timeout starts
+    again from that request."""
+    idle, clock, rec = make(timeout=10)
+    rec.hold.add("server.idle")
+    clock.advance(10)
+    idle.started()
+    idle.finished()
+    rec.pending["server.idle"].callback(True)
+    assert rec.calls == ["server.idle"]
+    assert idle.state == "active"
+    rec.hold.clear()
+    clock.advance(10)
+    assert rec.calls == ["server.idle", "server.idle", "api:suspend"]
+
+
+def test_idle_hooks_that_raise_still_lead_to_the_api_call() -> None:
+    """Idle hooks whose Deferred fails (not just a failing command) are logged and the
+    action is taken, never leaving the machine stuck between states."""
+    idle, clock, rec = make(timeout=10)
+    rec.hold.add("server.idle")
+    clock.advance(10)
+    with capturedLogs() as events:
+        rec.pending["server.idle"].errback(RuntimeError("hook runner broke"))
+    assert rec.calls == ["server.idle", "api:suspend"]
+    assert idle.state == "idle"
+    assert any(e.get("log_failure") is not None for e in events)
+
+
+def test_resume_hooks_that_raise_still_let_waiting_requests_through() -> None:
+    """Resume hooks whose Deferred fails (e.g. a reload they ask for breaks) are logged;
+    the requests waiting for them go on and the machine is active again."""
+    idle, clock, rec = make(timeout=10)
+    clock.advance(10)
+    rec.hold.add("server.resume")
+    waiting = idle.gate()
+    assert waiting is not None
+    fired: list[None] = []
+    waiting.addCallback(fired.append)
+    with capturedLogs() as events:
+        rec.pending["server.resume"].errback(RuntimeError("reload broke"))
+    assert fired == [None]
+    assert idle.state == "active" and idle.gate() is None
+    assert any(e.get("log_failure") is not None for e in events)
 
 
 def test_first_request_after_idle_runs_resume_hooks_and_others_wait() -> None:

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_twisted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -453,3 +454,110 @@ def test_renders_in_threads_at_once_match(demo: Demo) -> None:
     for thread in threads:
         thread.join()
     assert results == [alone] * 4
+
+
+# -- hard input: long and non-Latin names ---------------------------------------------------
+
+
+def words_on_page_one(pdf: Pdf) -> list[tuple[str, float, float, float, float]]:
+    """Each word of page 1 with its box (xMin, yMin, xMax, yMax) in points, from pdftotext."""
+    html = pdf.tool("pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf.path), "-")
+    box = re.compile(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    )
+    return [(w, float(a), float(b), float(c), float(d)) for a, b, c, d, w in box.findall(html)]
+
+
+def test_a_long_event_name_never_runs_into_the_title(demo: Demo, tmp_path: Path) -> None:
+    """A long event name and location are set smaller and cut short with "…" to stay left
+    of the document's title and inside the page; the title is printed whole."""
+    data = copy.deepcopy(demo.data)
+    data["sections"] = data["sections"][:1]
+    data["event"]["name"] = "Harborview Holiday Dance Showcase and Grand Ballroom Gala " * 3
+    data["event"]["location"] = "Harborview Hotel, Grand Ballroom, Level 3, " * 6
+    judge = data["judges"][0]
+    pdf = render(demo, f"scores/{judge['id']}/sheets.pdf", tmp_path, data)
+    words = words_on_page_one(pdf)
+    assert all(w[3] <= 612 - 36 + 0.5 for w in words)  # inside the right margin
+    title = f"Score sheets · {judge['name']}".split()
+    start = [w[0] for w in words].index(title[0])
+    title_words = words[start : start + len(title)]
+    assert [w[0] for w in title_words] == title
+    title_left = min(w[1] for w in title_words)
+    name_words = [w for w in words if w[2] < title_words[0][4] and w not in title_words]
+    place_words = [w for w in words if title_words[0][4] <= w[2] < 80]  # under it, above the rule
+    assert name_words[0][0] == "Harborview" and name_words[-1][0].endswith("…")
+    assert all(w[3] < title_left for w in name_words)
+    assert place_words[0][0] == data["event"]["date"] and place_words[-1][0].endswith("…")
+
+
+def test_names_outside_latin_1_print_with_a_box_not_a_failure(demo: Demo, tmp_path: Path) -> None:
+    """Names in Chinese, Cyrillic or with emoji (outside the standard fonts' Latin-1) do not
+    fail any PDF: their Latin-1 letters print as they are (ë, Å), the rest as "■"."""
+    data = copy.deepcopy(demo.data)
+    data["event"]["name"] = "舞蹈 Showcase 🎉"
+    dancer = next(p for p in data["people"] if p["back"] and p["type"] == "Student")
+    dancer["name"] = "Zoë 王小明 Ångström 💃"
+    judge = data["judges"][0]
+    judge["name"] = "Иван Петров"
+    first = data["sections"][0]["heats"][0]
+    first["couples"][0]["lead"] = dancer["id"]
+    data["sections"] = data["sections"][:1]
+    data["scores"] = [dict(s, comments="很好 👍") for s in data["scores"]]
+    for relative in (
+        "heats.pdf",
+        "people/backs.pdf",
+        f"people/{dancer['id']}/heats.pdf",
+        f"people/{dancer['id']}/scores.pdf",
+        f"scores/{judge['id']}/sheets.pdf",
+    ):
+        pdf = render(demo, relative, tmp_path, data)
+        assert "■■ Showcase ■" in pdf.text, relative
+    sheet = render(demo, f"people/{dancer['id']}/heats.pdf", tmp_path, data)
+    assert "Zoë ■■■ Ångström ■" in sheet.text
+
+
+# -- the render queue -------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_renders_queue_on_the_reactor_not_in_pool_threads() -> None:
+    """More renders than the reactor's pool has threads, asked at once, run one at a time
+    in the order asked; those waiting hold no pool thread, so other work (a host name
+    lookup) still gets one at once."""
+    from twisted.internet import reactor as installed
+    from twisted.internet.task import deferLater
+    from twisted.internet.threads import deferToThreadPool
+
+    from showcase.printing.render import RenderQueue
+
+    reactor: Any = installed
+    pool = reactor.getThreadPool()
+    count = pool.max + 1
+    release = [threading.Event() for _ in range(count)]
+    started: list[int] = []
+
+    def work(index: int) -> Callable[[], int]:
+        def run() -> int:
+            started.append(index)
+            release[index].wait(30)
+            return index
+
+        return run
+
+    queue = RenderQueue(reactor)
+    try:
+        asked = [queue.run(work(i)) for i in range(count)]
+        deadline = reactor.seconds() + 30
+        while not started:
+            assert reactor.seconds() < deadline, "no render started"
+            await deferLater(reactor, 0.01)
+        assert await deferToThreadPool(reactor, pool, lambda: "looked up") == "looked up"
+        assert started == [0]
+        for event in release:
+            event.set()
+        assert [await d for d in asked] == list(range(count))
+        assert started == list(range(count))
+    finally:
+        for event in release:
+            event.set()

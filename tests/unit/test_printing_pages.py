@@ -8,19 +8,29 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_twisted
+from klein import Klein
+from treq.testing import StubTreq
 from twisted.internet import reactor
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import deferLater
+from twisted.logger import capturedLogs
+from twisted.web.client import ResponseNeverReceived
 
+from showcase.event import judging, printing_pages
+from showcase.event.context import Context
 from showcase.event.db import insert_row
 from showcase.event.defaults import populate_new_event
+from showcase.event.web import build_app, mount
 from showcase.printing.paths import ENDPOINTS
-from tests.eventsupport import EventClient
+from tests.eventsupport import PREFIX, EventClient
 
 TOKEN_ENV = ("SHOWCASE_PRINT_TOKEN", "SHOWCASE_PRINT_TOKEN_FILE")
 
@@ -172,14 +182,18 @@ def test_print_json_refuses_a_wrong_or_missing_token(
         assert "version" not in body
 
 
-def test_print_json_with_the_token(
+@pytest_twisted.ensureDeferred
+async def test_print_json_with_the_token(
     client: EventClient, no_token: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The right Bearer token gets the print data: version 1, the event, every scheduled
     heat number."""
     monkeypatch.setenv("SHOWCASE_PRINT_TOKEN", "right-token")
-    code, body = client.get("print.json", headers={"Authorization": "Bearer right-token"})
+    code, headers, body = await fetch(
+        client, "print.json", headers={"Authorization": "Bearer right-token"}
+    )
     assert code == 200
+    assert headers.getRawHeaders("content-type") == ["application/json"]
     data = json.loads(body)
     assert data["version"] == 1
     assert data["event"]["name"] == client.db.value("SELECT name FROM events")
@@ -188,7 +202,8 @@ def test_print_json_with_the_token(
     assert numbers == expected
 
 
-def test_print_json_token_from_a_file_follows_changes(
+@pytest_twisted.ensureDeferred
+async def test_print_json_token_from_a_file_follows_changes(
     client: EventClient, no_token: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The token can come from the file SHOWCASE_PRINT_TOKEN_FILE names; a new token written
@@ -196,14 +211,14 @@ def test_print_json_token_from_a_file_follows_changes(
     path = tmp_path / "print-token"
     path.write_text("first-token\n")
     monkeypatch.setenv("SHOWCASE_PRINT_TOKEN_FILE", str(path))
-    assert client.get("print.json", headers={"Authorization": "Bearer first-token"})[0] == 200
+    first = {"Authorization": "Bearer first-token"}
+    assert (await fetch(client, "print.json", headers=first))[0] == 200
     path.write_text("second-token-longer\n")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    assert client.get("print.json", headers={"Authorization": "Bearer first-token"})[0] == 401
-    assert (
-        client.get("print.json", headers={"Authorization": "Bearer second-token-longer"})[0] == 200
-    )
+    assert (await fetch(client, "print.json", headers=first))[0] == 401
+    second = {"Authorization": "Bearer second-token-longer"}
+    assert (await fetch(client, "print.json", headers=second))[0] == 200
 
 
 def test_print_page_links_the_pdfs(client: EventClient) -> None:
@@ -217,3 +232,145 @@ def test_print_page_links_the_pdfs(client: EventClient) -> None:
         assert f"/scores/{judge}/sheets.pdf" in body
     code, home = client.get("/")
     assert 'href="' + client.url("print").removeprefix("http://event.test") + '"' in home
+
+
+# -- renders off the reactor thread ---------------------------------------------------------------
+
+
+class GatedRenders:
+    """The production runner (one render at a time in the reactor's thread pool), each
+    render held at its start until :attr:`release` is set; :attr:`started` is set then."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.queue = printing_pages.thread_runner(reactor)
+
+    def __call__(self, work: Callable[[], bytes | None]) -> Deferred[bytes | None]:
+        def held() -> bytes | None:
+            self.started.set()
+            if not self.release.wait(30):
+                raise TimeoutError("never released")
+            return work()
+
+        return self.queue(held)
+
+
+def app_with(client: EventClient, run_in_thread: Any) -> Any:
+    """A StubTreq over the judging and printing routes of ``client``'s event, the PDFs
+    rendered by ``run_in_thread``."""
+
+    def printing(app: Klein, ctx: Context) -> None:
+        printing_pages.register(app, ctx, run_in_thread=run_in_thread)
+
+    return StubTreq(mount(build_app(client.ctx, [judging.register, printing]), PREFIX))
+
+
+async def until(condition: Callable[[], bool], what: str, flush: Any = None) -> None:
+    """Wait on the reactor (StubTreq flushed) until ``condition()``, within 30 s."""
+    deadline = reactor.seconds() + 30
+    while not condition():
+        assert reactor.seconds() < deadline, f"no {what}"
+        if flush is not None:
+            flush()
+        await deferLater(reactor, 0.01)
+
+
+async def post_score_while_held(
+    client: EventClient, path: str, heat_number: int, score: str, **kwargs: Any
+) -> tuple[list[str], bytes]:
+    """GET ``path`` with its worker held at its start; post ``score`` for the judge on heat
+    ``heat_number`` meanwhile; then let the worker go.  The order the answers came in and
+    the body of ``path``'s answer."""
+    renders = GatedRenders()
+    treq = app_with(client, renders)
+    order: list[str] = []
+    bodies: list[bytes] = []
+
+    def got(response: Any) -> Any:
+        order.append(f"get {response.code}")
+        return response.content().addCallback(bodies.append)
+
+    treq.get(client.url(path), **kwargs).addCallback(got)
+    try:
+        await until(renders.started.is_set, "worker started")
+        judge = ids(client)["scores"]
+        heat = client.db.value("SELECT id FROM heats WHERE number = ?", [heat_number])
+        posted = treq.post(
+            client.url(f"scores/{judge}/post"),
+            data=json.dumps({"heat": heat, "score": score}).encode(),
+            headers={b"content-type": [b"application/json"]},
+        )
+        posted.addCallback(lambda response: order.append(f"score {response.code}"))
+        await until(lambda: len(order) == 1, "answer to the score post", treq.flush)
+    finally:
+        renders.release.set()
+    await until(lambda: bool(bodies), f"answer to {path}", treq.flush)
+    return order, bodies[0]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_score_post_is_answered_while_a_heat_book_renders(client: EventClient) -> None:
+    """A judge's score posted while the heat book is being made (held in its worker
+    thread) is saved and answered first; the heat book follows once done."""
+    order, body = await post_score_while_held(client, "heats.pdf", 2, "G")
+    assert order == ["score 200", "get 200"]
+    assert body.startswith(b"%PDF")
+    judge = ids(client)["scores"]
+    saved = "SELECT s.value FROM scores s JOIN heats h ON h.id = s.heat_id"
+    assert client.db.value(f"{saved} WHERE s.judge_id = ? AND h.number = 2", [judge]) == "G"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_client_gone_during_a_render_is_no_error(client: EventClient) -> None:
+    """A client that goes away while its PDF renders cancels the render's Deferred, and
+    nothing is logged as a failure (it is no error of the app's)."""
+    pending: list[Deferred[bytes | None]] = []
+
+    def never(_work: Callable[[], bytes | None]) -> Deferred[bytes | None]:
+        pending.append(Deferred())
+        return pending[-1]
+
+    treq = app_with(client, never)
+    asked = treq.get(client.url("people/heats.pdf"))
+    asked.addErrback(lambda failure: failure.trap(CancelledError, ResponseNeverReceived))
+    treq.flush()
+    assert len(pending) == 1
+    with capturedLogs() as events:
+        asked.cancel()
+        treq.flush()
+    assert pending[0].called  # the cancel reached the render
+    assert [e for e in events if e.get("log_failure") is not None] == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_print_data_is_read_off_the_reactor_at_the_renders_turn(
+    client: EventClient,
+) -> None:
+    """A PDF's data is read in its worker thread, not on the reactor before: a score
+    posted (and answered) while a student's results wait for their turn is in them."""
+    student = client.db.value(
+        "SELECT e.follow_id FROM heats h JOIN entries e ON e.id = h.entry_id WHERE h.number = 2"
+    )
+    order, body = await post_score_while_held(client, f"people/{student}/scores.pdf", 2, "S")
+    assert order == ["score 200", "get 200"]
+    done = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=body, capture_output=True, check=True
+    )
+    heat_two = next(r for r in map(str.split, done.stdout.decode().splitlines()) if r[:1] == ["2"])
+    assert heat_two[:3] == ["2", "Closed", "Tango"] and "S" in heat_two[3:]
+
+
+@pytest_twisted.ensureDeferred
+async def test_print_json_is_made_off_the_reactor(
+    client: EventClient, no_token: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """print.json (what the appliance fetches) is read and encoded in a worker thread: a
+    score posted meanwhile is answered first, and is in the data."""
+    monkeypatch.setenv("SHOWCASE_PRINT_TOKEN", "right-token")
+    order, body = await post_score_while_held(
+        client, "print.json", 2, "B", headers={"Authorization": "Bearer right-token"}
+    )
+    assert order == ["score 200", "get 200"]
+    judge = ids(client)["scores"]
+    assert any(s["judge_id"] == judge and s["mark"] == "B" for s in json.loads(body)["scores"])
