@@ -853,7 +853,11 @@ def test_what_public_pages_link_to_needs_no_password(site: Path, compiled: bool)
             continue
         prefix = tenant.path.rstrip("/")
         env = {**dict(tenant.env), "SHOWCASE_PREFIX": prefix, "SHOWCASE_ROOT": root}
-        page = PageGlobals(lambda path, prefix=prefix: prefix + path, env)
+
+        def url(path: str, prefix: str = prefix) -> str:
+            return prefix + path
+
+        page = PageGlobals(url, env)
         imports = page.importmap()["imports"]
         urls += [page.asset_url("app.css"), page.asset_url("controllers/index.js")]
         urls += [imports["@hotwired/turbo"], imports["controllers/"] + "heat_controller.js"]
