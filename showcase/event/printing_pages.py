@@ -14,7 +14,9 @@ for a router acting as a PDF appliance (spec/fly-replay.md), served only to
 contents of the file ``SHOWCASE_PRINT_TOKEN_FILE`` names (read again when the file
 changes).  With no token configured it is a 404; a missing or wrong token a 401.
 ``SHOWCASE_LOGO`` names the location's logo (spec/cli.md: a URL, or a path under the
-site's ``public/``); the PDFs show it when it is a file they can read.
+site's public directory, ``SHOWCASE_PUBLIC_DIR``, default ``public``); the PDFs show it
+when it is a file they can read.  ``print.json`` carries it relative, so an appliance
+finds it under its own public directory.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.server import Request
 
-from showcase.printing import render_path
+from showcase.printing import render_path, with_logo_file
 from showcase.printing.paths import ENDPOINTS, Endpoint
 from showcase.printing.render import RenderQueue
 
@@ -114,7 +116,7 @@ def register(
         db = EventDB(ctx.db.path)
         try:
             db.conn.execute("BEGIN")  # every query sees the same snapshot
-            return print_data(db, logo=logo_file(environ.get("SHOWCASE_LOGO", "")))
+            return print_data(db, logo=logo_path(environ.get("SHOWCASE_LOGO", "")))
         finally:
             db.close()
 
@@ -128,7 +130,8 @@ def register(
 
     def pdf(request: Request, endpoint: Endpoint, item_id: int | None) -> Deferred[bytes]:
         relative = endpoint.path(item_id)
-        rendering = run(lambda: render_path(relative, data()))
+        public_dir = environ.get("SHOWCASE_PUBLIC_DIR", "public")
+        rendering = run(lambda: render_path(relative, with_logo_file(data(), public_dir)))
 
         def answer(body: bytes | None) -> bytes:
             if body is None:
@@ -174,15 +177,11 @@ def register(
         return result
 
 
-def logo_file(value: str, public: str = "public") -> str | None:
-    """The file of a ``SHOWCASE_LOGO`` value: a relative path is under the site's ``public/``
-    (kept relative, so an appliance with the same layout finds it too); a URL has none."""
+def logo_path(value: str) -> str | None:
+    """The logo as print data carries it: ``SHOWCASE_LOGO`` (a path under the site's public
+    directory, or an absolute path); a URL prints no logo."""
     value = value.strip()
-    if not value or "://" in value:
-        return None
-    if os.path.isabs(value) and os.path.isfile(value):
-        return value
-    return os.path.join(public, value.lstrip("/"))
+    return None if not value or "://" in value else value
 
 
 def add_pdf_route(

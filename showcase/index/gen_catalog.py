@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -62,6 +63,15 @@ class Event:
     def db_name(self) -> str:
         """``2025-boston`` or ``2025-boston-spring`` (the database file without .sqlite3)."""
         return self.scope.replace("/", "-")
+
+
+def display_text(value: object) -> str:
+    """A name as text for YAML and env: control characters and line/paragraph separators
+    (which YAML folds into spaces on reading) become spaces."""
+    if not value:
+        return ""
+    text = str(value)
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
 
 
 @attrs.frozen
@@ -126,7 +136,7 @@ def _locations(
             warn(f"location {key!r}: region {region!r} is not in the regions table; using {chosen}")
         found[ident] = Location(
             key=key,
-            name=str(name) if name else key,
+            name=display_text(name) or key,
             region=chosen,
             logo=str(logo) if logo else None,
             locale=None if not locale or locale in DEFAULT_LOCALES else str(locale),
@@ -190,7 +200,7 @@ def _events(
         if any(k == key for k, _, _ in group):
             warn(f"showcase {ident}: {year}/{location.key}/{key} exists already; skipped")
             continue
-        group.append((key, str(name) if name else key, str(date) if date else None))
+        group.append((key, display_text(name) or key, str(date) if date else None))
     by_key = {location.key: location for location in locations.values()}
     events: list[Event] = []
     for (year, location_key), group in sorted(groups.items()):

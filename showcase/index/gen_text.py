@@ -214,10 +214,12 @@ def _event_tenant(
 
 def _tenants_env(options: GenerateOptions) -> dict[str, str]:
     """``applications.env``: every tenant's pages use the compiled assets once
-    ``showcase assets precompile`` wrote them (until then the apps' own ``static/``)."""
+    ``showcase assets precompile`` wrote them (until then the apps' own ``static/``);
+    the public directory is where the PDFs find a location's logo."""
     return {
         "SHOWCASE_ASSETS_MANIFEST": os.path.join(options.public_dir, "assets", MANIFEST),
         "SHOWCASE_ASSETS_URL": f"{options.root_path}/assets/",
+        "SHOWCASE_PUBLIC_DIR": options.public_dir,  # where SHOWCASE_LOGO files are (PDFs)
     }
 
 

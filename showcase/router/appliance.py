@@ -67,13 +67,17 @@ class PrintJob:
     region: str  # the owning region
     data_url: str  # <internal address of the region><prefix>print.json
     token_file: str
+    public_dir: str = "public"  # where the data's logo (relative) is found here
 
 
 class Printing:
     """Which requests this appliance renders itself (the dispatcher's step)."""
 
-    def __init__(self, appliance: Appliance, fly: Fly, here: FlyHere) -> None:
+    def __init__(
+        self, appliance: Appliance, fly: Fly, here: FlyHere, public_dir: str = "public"
+    ) -> None:
         self.appliance = appliance
+        self.public_dir = public_dir
         self.fly = fly
         self.here = here
         self.regions = tuple(r for r in fly.replay if r.region is not None and r.machine is None)
@@ -100,6 +104,7 @@ class Printing:
             rule.region,
             base + prefix.rstrip("/") + "/print.json",
             self.appliance.token_file,
+            self.public_dir,
         )
 
 
@@ -152,7 +157,11 @@ class Printer:
         data = await self._data(job)
         if data is None:
             return NO_DATA
+        from showcase.printing import with_logo_file
         from showcase.printing.model import PrintDataError
+
+        if isinstance(data, dict):
+            data = with_logo_file(data, job.public_dir)
 
         try:
             pdf = await self.render(job.relative, data)

@@ -135,7 +135,9 @@ class Dispatcher:
         self.logs_path = config.server.root_path + "/logs" if config.logger is not None else None
         self.replay = replay.Replayer(config.routes.fly, here, self.maintenance)
         self.printing = (
-            Printing(config.appliance, config.routes.fly, here) if config.appliance else None
+            Printing(config.appliance, config.routes.fly, here, config.server.static.public_dir)
+            if config.appliance
+            else None
         )
 
     def tenant_for(self, path: str) -> Tenant | None:

@@ -30,7 +30,7 @@ from showcase.router.message import Reply
 from showcase.router.replay import FlyHere
 
 TOKEN = "s3cret-print-token"
-BOSTON_DATA = {"version": 1, "event": {"name": "Boston Dance Showcase"}}
+BOSTON_DATA: dict[str, Any] = {"version": 1, "event": {"name": "Boston Dance Showcase"}}
 APPLIANCE = """
 applications:
   tenants:
@@ -67,7 +67,8 @@ def decide(
 def job_for(tmp_path: Path, relative: str = "heats.pdf") -> PrintJob:
     (tmp_path / "token").write_text(TOKEN + "\n")
     url = "http://127.0.0.1:9101/2025/boston/print.json"
-    return PrintJob("/2025/boston/", relative, "bos", url, str(tmp_path / "token"))
+    public = str(tmp_path / "public")
+    return PrintJob("/2025/boston/", relative, "bos", url, str(tmp_path / "token"), public)
 
 
 # -- which requests the appliance renders ---------------------------------------------------------
@@ -83,6 +84,7 @@ def test_a_pdf_of_an_event_held_elsewhere_is_a_print_job(config: Config, tmp_pat
         "bos",
         "http://127.0.0.1:9101/2025/boston/print.json",
         str(tmp_path / "token"),
+        str(tmp_path / "public"),
     )
 
 
@@ -208,6 +210,18 @@ def test_the_data_is_fetched_with_the_token_and_rendered(tmp_path: Path) -> None
     assert (b"content-type", b"application/pdf") in answer.headers
     assert app.seen == [("/2025/boston/print.json", f"Bearer {TOKEN}")]
     assert renders.calls == [("people/12/heats.pdf", BOSTON_DATA)]
+
+
+def test_the_logo_is_found_under_the_appliances_public_directory(tmp_path: Path) -> None:
+    """The print data's relative logo (``images/…``) is rendered from the appliance's own
+    public directory; an absolute one or a URL is passed on unchanged."""
+    data = {**BOSTON_DATA, "event": {**BOSTON_DATA["event"], "logo": "images/boston.png"}}
+    renders = Renders()
+    app = PrintJson({"/2025/boston/print.json": data})
+    printer = Printer(MemoryReactorClock(), StubTreq(app), renders)
+    assert result(printer.print(job_for(tmp_path))).status == 200
+    [(_, rendered)] = renders.calls
+    assert rendered["event"]["logo"] == str(tmp_path / "public" / "images" / "boston.png")
 
 
 def test_an_unknown_pdf_is_404(tmp_path: Path) -> None:

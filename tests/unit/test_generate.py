@@ -691,7 +691,9 @@ def test_appliance_config_finds_the_owner_of_every_event(site: Path) -> None:
     ]:
         data_url = f"http://{region}.smooth.internal:9999{scope}/print.json"
         decision = appliance_decision(site, f"{scope}/{relative}")
-        assert decision == PrintJob(f"{scope}/", relative, region, data_url, token)
+        assert decision == PrintJob(
+            f"{scope}/", relative, region, data_url, token, str(site / "public")
+        )
 
 
 def test_appliance_replays_nothing_but_renders_pdfs(site: Path) -> None:
@@ -800,6 +802,7 @@ def test_event_tenants_get_database_scope_owner_and_token_file(site: Path) -> No
     assets = {
         "SHOWCASE_ASSETS_MANIFEST": str(site / "public/assets/.manifest.json"),
         "SHOWCASE_ASSETS_URL": "/showcase/assets/",
+        "SHOWCASE_PUBLIC_DIR": str(site / "public"),
     }
     assert tenants["2026-barcelona-april"] == {
         "SHOWCASE_DB": str(site / "db/2026-barcelona-april.sqlite3"),
@@ -887,9 +890,11 @@ def test_packaged_503_page_when_the_public_dir_has_none(tmp_path: Path) -> None:
 
 # -- names round-trip ------------------------------------------------------------------------
 
-NAMES = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40).filter(
-    lambda name: name.strip() == name and name != ""
-)
+NAMES = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Zl", "Zp")),
+    min_size=1,
+    max_size=40,
+).filter(lambda name: name.strip() == name and name != "")
 KEYS = st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=10)
 
 
@@ -908,6 +913,20 @@ def test_any_name_round_trips_through_yaml(location_name: str, event_name: str, 
     text = gen.router_config(conn, GenerateOptions(db_dir="/srv/db", out="/srv/config"))
     config = parse_config(text, "generated", "/srv/config")
     assert dict(config.applications.tenants[-1].env)["SHOWCASE_OWNER"] == location_name
+
+
+def test_control_characters_in_names_become_spaces() -> None:
+    """A name holding a control character or a line separator (which YAML would fold on
+    reading) is written with spaces in their place, the same in showcases.yml and the config."""
+    conn = empty_index_in_memory()
+    insert(conn, "locations", id=1, key="boston", name="Back\x85Bay\u2028Studio\t1", region="iad")
+    insert(conn, "showcases", year=2025, key="spring", name="Spring\nGala", location_id=1)
+    data = yaml.safe_load(gen.showcases_yaml(conn, warn=lambda message: None))
+    assert data[2025]["boston"]["name"] == "Back Bay Studio 1"
+    assert data[2025]["boston"]["events"]["spring"]["name"] == "Spring Gala"
+    text = gen.router_config(conn, GenerateOptions(db_dir="/srv/db", out="/srv/config"))
+    config = parse_config(text, "generated", "/srv/config")
+    assert dict(config.applications.tenants[-1].env)["SHOWCASE_OWNER"] == "Back Bay Studio 1"
 
 
 def empty_index_in_memory() -> sqlite3.Connection:

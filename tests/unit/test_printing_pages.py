@@ -165,6 +165,35 @@ async def test_unknown_ids_are_404(client: EventClient) -> None:
     assert code == 404
 
 
+@pytest_twisted.ensureDeferred
+async def test_logo_is_found_under_the_public_directory(
+    client: EventClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SHOWCASE_LOGO (relative to the site's public directory, SHOWCASE_PUBLIC_DIR) is drawn
+    on the PDFs, and print.json carries it relative, for an appliance's own public dir."""
+    from PIL import Image
+
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(tmp_path / "images" / "logo.png")
+    monkeypatch.setenv("SHOWCASE_LOGO", "images/logo.png")
+    monkeypatch.setenv("SHOWCASE_PUBLIC_DIR", str(tmp_path))
+    monkeypatch.setenv("SHOWCASE_PRINT_TOKEN", "right-token")
+    code, _, body = await fetch(client, "people/backs.pdf")
+    assert code == 200
+    (tmp_path / "backs.pdf").write_bytes(body)
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(tmp_path / "backs.pdf")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[2:]
+    assert listing, "no logo image in the PDF"
+    code, _, body = await fetch(
+        client, "print.json", headers={"Authorization": "Bearer right-token"}
+    )
+    assert code == 200 and json.loads(body)["event"]["logo"] == "images/logo.png"
+
+
 def test_print_json_is_404_without_a_token(client: EventClient, no_token: None) -> None:
     """With no print token configured, print.json does not exist, whatever is sent."""
     code, _ = client.get("print.json", headers={"Authorization": "Bearer anything"})
