@@ -210,9 +210,14 @@ class Machine(Service):
         if self.bus is not None:
             self.bus.start()
         self.supervisor.startService()
+        # Once the reactor runs: it installs its own signal handlers while starting, ours
+        # replace them, and only then do hooks run and the port open, so a signal sent as
+        # soon as "listening" is logged is always handled (never the default action).
+        self.reactor.callLater(0, self._boot)
+
+    def _boot(self) -> None:
+        self._install_signal_handlers()
         self._run_hooks(self.config.hooks.server.start, "server.start").addCallback(self._listen)
-        # After the reactor's own handlers are in place (it installs them while starting).
-        self.reactor.callLater(0, self._install_signal_handlers)
 
     def _install_signal_handlers(self) -> None:
         signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
