@@ -3,16 +3,18 @@
 It owns the state that a reload swaps in one assignment (:class:`Dispatcher`
 with its auth, rules, static files and maintenance page), the upstream
 connection pool, the access log, and the set of open client connections.
+It proxies to tenants and origins, hands cable connections to the hub and runs
+CGI scripts; what it answers itself (broadcast, tenant stop, the log sink,
+appliance PDFs) is in :mod:`~showcase.router.local`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import TimeoutError as DeferredTimeout
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -39,6 +41,7 @@ from .dispatch import (
 from .exchange import Exchange
 from .front import FrontProtocol
 from .htpasswd import Htpasswd
+from .local import LocalEndpoints
 from .message import Reply, RequestHead
 from .proxy import Forwarding, ProxyRun, request_head
 from .replay import FlyHere, listen_port
@@ -100,8 +103,8 @@ class Router:
         self.environ = os.environ if environ is None else environ  # FLY_* (read per apply)
         self.listen_port: int | None = None  # the bound TCP port, once listening
         self.printer: Printer | None = None  # appliance mode, made on first use
-        self.held: dict[str, float] = {}  # tenant → until when it may not start (restore)
         self.logsink: LogSinkSite | None = None  # set by Machine: the logger section's endpoints
+        self.local = LocalEndpoints(self)
         self.apply(config)
 
     def apply(self, config: Config) -> None:
@@ -160,13 +163,13 @@ class Router:
         elif isinstance(decision, ToHub):
             self._to_hub(ex, decision)
         elif isinstance(decision, ToBroadcast):
-            self._to_broadcast(ex)
+            self.local.broadcast(ex)
         elif isinstance(decision, PrintJob):
-            self._to_printer(ex, decision)
+            self.local.print_pdf(ex, decision)
         elif isinstance(decision, ToTenantStop):
-            self._stop_tenants(ex, decision)
+            self.local.stop_tenants(ex, decision)
         elif isinstance(decision, ToLogs):
-            self._to_logs(ex, decision)
+            self.local.logs(ex, decision)
         else:
             self._to_origin(ex, decision)
 
@@ -221,7 +224,7 @@ class Router:
         ex.tenant = name
         ex.kind = "proxy"
         ex.destination = f"tenant:{name}"
-        if name in self.held and self._held(name):
+        if self.local.holds(name):
             self.reply(ex, self.dispatcher.maintenance.reply("This event is being restored."))
             return
         sup = self.supervisor
@@ -308,60 +311,6 @@ class Router:
         head = request_head(ex.head, origin.target, fwd, overrides=overrides)
         ProxyRun(ex, self.pool, key, head, lambda: None, response_headers).start()
 
-    # -- appliance mode: PDFs of events held elsewhere ---------------------------------------
-
-    def _to_printer(self, ex: Exchange, job: PrintJob) -> None:
-        if self.printer is None:
-            self.printer = Printer(self.reactor)
-        ex.kind = "appliance"
-        ex.destination = f"region={job.region}"
-        printing = self.printer.print(job)
-        ex.on_gone = printing.cancel
-
-        def done(answer: Reply) -> None:
-            if not ex.gone:
-                self.reply(ex, answer)
-
-        printing.addCallback(done)
-        printing.addErrback(lambda failure: failure.trap(CancelledError))
-
-    # -- stopping a tenant on request (showcase restore) ---------------------------------
-
-    def _held(self, name: str) -> bool:
-        if self.reactor.seconds() < self.held[name]:
-            return True
-        del self.held[name]
-        return False
-
-    def _stop_tenants(self, ex: Exchange, decision: ToTenantStop) -> None:
-        """Stop the tenants of a db (and hold them for ``decision.hold`` s); answer when reaped."""
-        ex.kind = "control"
-        ex.destination = f"stop:{decision.db}"
-        until = self.reactor.seconds() + decision.hold
-        stops = []
-        for name in decision.tenants:
-            if decision.hold > 0:
-                self.held[name] = until
-            else:
-                self.held.pop(name, None)
-            try:
-                stops.append(self.supervisor.stop(name, "asked to stop"))
-            except KeyError:  # removed by a reload a moment ago
-                continue
-
-        def answer(stopped: list[bool]) -> None:
-            body = {"stopped": any(stopped), "tenants": list(decision.tenants)}
-            headers = ((b"content-type", b"application/json"),)
-            if not ex.gone:
-                self.reply(ex, Reply(200, headers, json.dumps(body).encode(), kind="control"))
-
-        def failed(failure: Failure) -> None:
-            self.log.failure("stopping the tenants of {db} failed", failure, db=decision.db)
-            if not ex.gone:
-                self.reply(ex, text(500, "Internal Server Error: the stop failed", "control"))
-
-        gatherResults(stops, consumeErrors=True).addCallbacks(answer, failed)
-
     # -- the cable hub --------------------------------------------------------------------
 
     def _to_hub(self, ex: Exchange, decision: ToHub) -> None:
@@ -389,43 +338,6 @@ class Router:
         scope = Scope(decision.tenant_db, decision.every_tenant, decision.with_public)
         proto = hub.connection(scope, closed)
         ex.front.hand_over(proto, head_bytes(ex.head))
-
-    def _to_broadcast(self, ex: Exchange) -> None:
-        ex.kind = "broadcast"
-        chunks: list[bytes] = []
-        ex.take_body(chunks.append, lambda: self._broadcast(ex, b"".join(chunks)))
-
-    def _broadcast(self, ex: Exchange, body: bytes) -> None:
-        try:
-            message = json.loads(body)
-        except ValueError:
-            self.reply(ex, text(400, "Bad Request: the body is not JSON", "broadcast"))
-            return
-        stream = message.get("stream") if isinstance(message, dict) else None
-        if not isinstance(stream, str) or not stream:
-            self.reply(ex, text(400, "Bad Request: no stream", "broadcast"))
-            return
-        ex.destination = f"cable:{stream}"
-        if self.hub is None:
-            self.reply(ex, text(503, "Live updates are off (cable disabled)", "broadcast"))
-            return
-
-        def sent(receivers: int) -> None:
-            if not ex.gone:
-                self.reply(ex, Reply(200, (), b"", kind="broadcast", destination=ex.destination))
-
-        def failed(failure: Failure) -> None:
-            self.log.warn("broadcast to {stream} failed: {e}", stream=stream, e=failure.value)
-            if not ex.gone:
-                self.reply(ex, text(503, "Service Unavailable: the bus is down", "broadcast"))
-
-        self.hub.publish(stream, message.get("data")).addCallbacks(sent, failed)
-
-    def _to_logs(self, ex: Exchange, decision: ToLogs) -> None:
-        if self.logsink is None:  # the logger section came with a reload
-            self.reply(ex, text(503, "The log sink starts at the next restart", "logs"))
-            return
-        self.logsink.handle(ex, decision.action, self)
 
     # -- CGI scripts ----------------------------------------------------------------------
 

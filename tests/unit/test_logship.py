@@ -16,10 +16,9 @@ from twisted.web.server import Request
 
 from showcase.config.model import LoggerSink, Logging
 from showcase.ops.logbuffer import Buffer, DiskBuffer, MemoryBuffer, fresh_seq
+from showcase.ops.logpost import BACKOFF_MAX, HttpPoster
 from showcase.ops.logship import (
-    BACKOFF_MAX,
     EventShipper,
-    HttpPoster,
     ShippedOutput,
     Shipper,
     checked_line,
