@@ -5,6 +5,8 @@
 //
 // Messages sent before the socket subscribed are not replayed by the hub, so once
 // subscribed the page asks the app for the latest state (status value, JSON) too.
+// That answer and the socket's messages can arrive in either order, so a "processing"
+// state behind the progress already shown is stale and skipped: the bar never goes back.
 // Without JavaScript the page refreshes itself (a <noscript> refresh) instead.
 import { Controller } from "@hotwired/stimulus"
 import { follow } from "controllers/cable.js"
@@ -16,6 +18,7 @@ export default class extends Controller {
   connect() {
     this.finished = false
     this.lastMessage = null
+    this.shownProgress = -1
     this.received = (event) => {
       if (event.detail && event.detail.stream === this.streamValue) this.show(event.detail.data)
     }
@@ -44,6 +47,10 @@ export default class extends Controller {
 
   show(data) {
     if (!data || typeof data !== "object" || this.finished || data.status === "idle") return
+    if (typeof data.progress === "number") {
+      if (data.status === "processing" && data.progress < this.shownProgress) return
+      this.shownProgress = data.progress
+    }
     this.element.dataset.status = data.status
     if (this.hasBarTarget && typeof data.progress === "number") this.barTarget.value = data.progress
     if (this.hasMessageTarget) {

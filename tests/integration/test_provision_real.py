@@ -20,18 +20,12 @@ from typing import Any
 
 import pytest
 
-from showcase.event.db import insert_row
-from showcase.index.access import hash_password
-from showcase.index.db import open_index
-from showcase.index.gen_options import GenerateOptions
-from showcase.index.generate import generate
-
-from .routerproc import Router, wait_for
+from .indexsite import PASSWORD, build_index, serve
+from .routerproc import Router
 from .wsclient import WebSocket
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "waltz-2025"
 AUTH = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
 CSRF_COOKIE = re.compile(r"showcase_csrf=([^;]+)")
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -52,50 +46,14 @@ def started() -> Iterator[list[Router]]:
         router.stop()
 
 
-def build_index(directory: Path) -> int:
-    """An index with Boston and an admin; the admin's user id."""
-    (directory / "db").mkdir()
-    (directory / "public").mkdir()
-    db = open_index(str(directory / "db" / "index.sqlite3"))
-    try:
-        with db.transaction():
-            insert_row(db.conn, "locations", name="Boston", key="boston")
-            return insert_row(
-                db.conn,
-                "users",
-                userid="admin",
-                password=hash_password(PASSWORD, rounds=4),
-                sites="index",
-            )
-    finally:
-        db.close()
-
-
-def options(directory: Path, listen: str) -> GenerateOptions:
-    return GenerateOptions(
-        db_dir=str(directory / "db"),
-        out=str(directory / "config"),
-        public_dir=str(directory / "public"),
-        listen=listen,
-    )
-
-
 def test_an_event_created_in_the_admin_app_answers_within_ten_seconds(
     site: Path, started: list[Router]
 ) -> None:
     """POST showcases/new → progress over <root>/cable → completed → the event's page 200,
     all within 10 s of the post, with the router's pid unchanged (reloaded, not restarted)."""
     admin_id = build_index(site)
-    generate(options(site, "tcp:9999"), warn=lambda message: None)
-    config = (site / "config" / "showcase.yml").read_text()
-    router = Router(site / "config", config)  # its --config is the generated file
-    started.append(router)
-    # The index app checks new events through the router at SHOWCASE_LISTEN: say where.
-    generate(options(site, f"tcp:{router.port}:interface=127.0.0.1"), warn=lambda m: None)
-    router.reload((site / "config" / "showcase.yml").read_text())
-    wait_for(lambda: "reloaded " in router.log(), 10, "the router to reload")
+    router = serve(site, started)
     pid = router.proc.pid
-    wait_for(lambda: "cable bus connected to " in router.log(), 20, "the embedded redis")
 
     status, headers, body = router.get("/showcase/showcases/new", headers={"Authorization": AUTH})
     assert status == 200, body[:500]
