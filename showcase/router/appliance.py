@@ -84,8 +84,8 @@ class Printing:
 
     def job(self, head: RequestHead, path: str) -> PrintJob | Reply | None:
         """The job for a PDF request, 404 for a PDF of no known event, else None."""
-        if head.method not in (b"GET", b"HEAD"):
-            return None
+        if head.method not in (b"GET", b"HEAD") or not path.endswith(".pdf"):
+            return None  # every PDF endpoint ends so: other requests pay nothing more
         from showcase.printing import split_pdf_path
 
         split = split_pdf_path(path)
@@ -93,7 +93,7 @@ class Printing:
         if split is None:
             # A PDF we do not make of an event held elsewhere: a 404 here, not a replay
             # to a region of this app (Fly finds none: a maintenance page).
-            return NO_SUCH_PDF if rule is not None and path.endswith(".pdf") else None
+            return NO_SUCH_PDF if rule is not None else None
         prefix, relative = split
         if rule is None or rule.region is None:
             return NO_SUCH_PDF

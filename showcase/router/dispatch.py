@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, quote
 import attrs
 
 from showcase.cable.streams import tenant_db
-from showcase.config.model import CgiScript, Config, Tenant
+from showcase.config.model import CgiScript, Config, HealthCheck, Tenant
 
 from . import replay
 from .appliance import Printing, PrintJob
@@ -24,7 +24,7 @@ from .auth import Authenticator
 from .cgi import find_script
 from .exchange import Exchange
 from .maintenance import MaintenancePage
-from .message import Reply
+from .message import Reply, RequestHead
 from .rules import OriginTarget, Rules
 from .static import StaticFiles
 
@@ -115,6 +115,7 @@ class Dispatcher:
         self.rules = Rules(config)
         self.static = StaticFiles(config.server.static, config.server.root_path)
         self.maintenance = MaintenancePage(config.maintenance_page())
+        self.health = _health_reply(config.server.health_check)
         self.tenants = {t.path: t for t in config.applications.tenants}
         cable = config.cable
         self.cable_paths: dict[str, ToHub] = {}
@@ -157,27 +158,12 @@ class Dispatcher:
         head, path, config = ex.head, ex.head.path, self.config
         health = config.server.health_check
         if health.path is not None and path == health.path:
-            if health.response is not None:
-                r = health.response
-                headers = tuple((k.lower().encode(), v.encode()) for k, v in r.headers)
-                if not any(k == b"content-type" for k, _ in headers):
-                    headers += ((b"content-type", b"text/plain"),)
-                return Reply(r.status, headers, r.body.encode(), kind="health")
+            if self.health is not None:
+                return self.health
             tenant = self.tenant_for(path)
             return ToTenant(tenant, head.target) if tenant is not None else NOT_FOUND
         if config.cable.enabled and path == config.cable.broadcast_path:
-            if head.client_ip not in LOOPBACK:
-                return text(
-                    403, f"Forbidden: {path} is only accessible from localhost", "broadcast"
-                )
-            if head.method != b"POST":
-                return Reply(
-                    405,
-                    ((b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"POST")),
-                    b"Method Not Allowed\n",
-                    kind="broadcast",
-                )
-            return BROADCAST
+            return _loopback_post(head, "broadcast") or BROADCAST
         if path == TENANT_STOP_PATH:
             return self._tenant_stop(ex)
         if path == self.logs_path and head.method == b"POST":
@@ -232,15 +218,9 @@ class Dispatcher:
     def _tenant_stop(self, ex: Exchange) -> Reply | ToTenantStop:
         """``POST /_showcase/tenants/stop?db=NAME[&hold=SECONDS]`` from loopback."""
         head = ex.head
-        if head.client_ip not in LOOPBACK:
-            return text(403, f"Forbidden: {head.path} is only accessible from localhost", "control")
-        if head.method != b"POST":
-            return Reply(
-                405,
-                ((b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"POST")),
-                b"Method Not Allowed\n",
-                kind="control",
-            )
+        refused = _loopback_post(head, "control")
+        if refused is not None:
+            return refused
         query = parse_qs(head.query.decode("latin-1"))
         db = query.get("db", [""])[0]
         try:
@@ -251,6 +231,31 @@ class Dispatcher:
             return text(400, f"Bad Request: db=NAME and hold=0..{MAX_HOLD:g} seconds", "control")
         names = tuple(t.name for t in self.config.applications.tenants if tenant_db(t) == db)
         return ToTenantStop(db, names, hold)
+
+
+def _health_reply(health: HealthCheck) -> Reply | None:
+    """The health check's own answer (made once per config), None to ask a tenant."""
+    r = health.response
+    if r is None:
+        return None
+    headers = tuple((k.lower().encode(), v.encode()) for k, v in r.headers)
+    if not any(k == b"content-type" for k, _ in headers):
+        headers += ((b"content-type", b"text/plain"),)
+    return Reply(r.status, headers, r.body.encode(), kind="health")
+
+
+def _loopback_post(head: RequestHead, kind: str) -> Reply | None:
+    """403 unless from loopback, 405 unless a POST; None when the request may go on."""
+    if head.client_ip not in LOOPBACK:
+        return text(403, f"Forbidden: {head.path} is only accessible from localhost", kind)
+    if head.method != b"POST":
+        return Reply(
+            405,
+            ((b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"POST")),
+            b"Method Not Allowed\n",
+            kind=kind,
+        )
+    return None
 
 
 def _log_page(base: str, path: str, query: bytes) -> Decision | None:

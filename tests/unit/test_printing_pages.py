@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,27 +43,10 @@ def populate(conn: sqlite3.Connection) -> None:
     studio = insert_row(conn, "studios", name="Starlight")
     level = conn.execute("SELECT min(id) FROM levels").fetchone()[0]
     age = conn.execute("SELECT min(id) FROM ages").fetchone()[0]
-    pro = insert_row(
-        conn,
-        "people",
-        name="Ortega, Sam",
-        type="Professional",
-        role="Leader",
-        studio_id=studio,
-        back=101,
-    )
+    person = partial(insert_row, conn, "people", studio_id=studio)
+    pro = person(name="Ortega, Sam", type="Professional", role="Leader", back=101)
     students = [
-        insert_row(
-            conn,
-            "people",
-            name=name,
-            type="Student",
-            role="Follower",
-            studio_id=studio,
-            back=back,
-            level_id=level,
-            age_id=age,
-        )
+        person(name=name, type="Student", role="Follower", back=back, level_id=level, age_id=age)
         for name, back in (("Keller, Helen", 201), ("Bennett, Chloe", 202))
     ]
     judge = insert_row(conn, "people", name="Adams, Ann", type="Judge", studio_id=0)
