@@ -35,7 +35,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import NamedTuple
 
-from common import HELLO, RouterRun, wait_for
+from common import HELLO, RouterRun, pct, wait_for
 
 PORT_BASE = 25100
 EVENT_PORT_BASE = 25300
@@ -80,11 +80,6 @@ def first_byte(port: int, path: str) -> float:
     resp.read()
     conn.close()
     return elapsed
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 class Hammer:

@@ -33,6 +33,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pct(values: list[float], p: float) -> float:
+    """The ``p`` quantile (0.5, 0.99, …) of ``values``: the value at that rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
 def wait_for(condition, timeout: float = 20.0):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not (value := condition()):

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from common import rss_mb
+from common import pct, rss_mb
 
 from showcase.event.db import create
 from showcase.event.demo import populate_demo
@@ -33,11 +33,6 @@ def start(db: str) -> tuple[subprocess.Popen[bytes], int, float]:
     assert proc.stdout is not None
     line = json.loads(proc.stdout.readline())
     return proc, int(line["port"]), time.perf_counter() - t
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from twisted.web.iweb import IRequest
 
 from showcase.event.db import EventDB
 
-from .db import sites
+from .gen_catalog import sites
 
 ADMIN_SITE = "index"
 REMOTE_USER = b"x-remote-user"
@@ -95,14 +95,3 @@ def hash_password(password: str, rounds: int = 12) -> str:
     """A bcrypt hash as Apache's ``htpasswd -B`` writes it (``$2y$``)."""
     hashed = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode()
     return "$2y$" + hashed[4:]
-
-
-def check_password(password: str, hashed: str) -> bool:
-    """Does ``password`` match the stored bcrypt ``hashed``?"""
-    data = password.encode("utf-8")
-    if len(data) > BCRYPT_MAX:
-        return False
-    try:
-        return bcrypt.checkpw(data, hashed.encode("ascii"))
-    except ValueError:
-        return False

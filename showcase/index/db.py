@@ -43,11 +43,6 @@ def missing_tables(conn: sqlite3.Connection) -> list[str]:
     return [name for name in TABLES if name not in found]
 
 
-def sites(value: str | None) -> frozenset[str]:
-    """A user's ``sites`` column (comma-separated location names, or ``index``) as a set."""
-    return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
-
-
 @attrs.frozen
 class EventName:
     """Where one showcase lives: its database name and its path below the root."""

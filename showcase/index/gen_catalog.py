@@ -85,6 +85,11 @@ class User:
         return "index" in self.sites or location_name in self.sites
 
 
+def sites(value: str | None) -> frozenset[str]:
+    """A user's ``sites`` column (comma-separated location names, or ``index``) as a set."""
+    return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
+
+
 @attrs.frozen
 class Region:
     code: str
@@ -214,7 +219,7 @@ def _events(
 def _users(conn: sqlite3.Connection, warn: Warn) -> tuple[User, ...]:
     users: dict[str, User] = {}
     rows = conn.execute("SELECT id, userid, password, sites FROM users ORDER BY id")
-    for ident, userid, password, sites in rows:
+    for ident, userid, password, sites_column in rows:
         if not userid or not password:
             continue
         if (
@@ -234,6 +239,5 @@ def _users(conn: sqlite3.Connection, warn: Warn) -> tuple[User, ...]:
         if userid in users:
             warn(f"user {ident}: user id {userid!r} is used by another user; left out")
             continue
-        names = frozenset(p.strip() for p in str(sites or "").split(",") if p.strip())
-        users[userid] = User(userid, hashed, names)
+        users[userid] = User(userid, hashed, sites(str(sites_column or "")))
     return tuple(users[userid] for userid in sorted(users))

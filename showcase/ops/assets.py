@@ -28,14 +28,8 @@ from collections.abc import Callable
 
 import attrs
 
-from .manifest import (
-    MANIFEST,
-    digested_name,
-    logical_name,
-    read_manifest,
-    write_atomically,
-    write_manifest,
-)
+from .atomic import write_atomically
+from .manifest import MANIFEST, digested_name, logical_name, read_manifest, write_manifest
 
 ASSETS = os.path.join("public", "assets")
 TAILWIND_INPUT = os.path.join("tailwind", "application.css")

@@ -20,20 +20,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from typing import IO, TYPE_CHECKING
 
-from .backup_push import Outcome, Plan, Progress, Push, Rsync, run_backup
+from . import progress as progress_bar
+from .backup_push import Outcome, Plan, Push, Rsync, run_backup
+from .progress import Progress
 
 if TYPE_CHECKING:
     from showcase.config.model import Backup
 
 DEFAULT_CONFIG = os.path.join("config", "showcase.yml")
 DEFAULT_DB_DIR = "db"
-BAR_WIDTH = 20
 
 
 class UsageError(Exception):
@@ -170,14 +172,7 @@ def _progress_bar(stream: IO[str]) -> Iterator[Progress | None]:
         yield None
         return
 
-    def show(done: int, total: int, label: str) -> None:
-        filled = BAR_WIDTH * done // max(total, 1)
-        bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        stream.write(f"\r\x1b[K[{bar}] {done}/{total} {label[:60]}")
-        stream.flush()
-
     try:
-        yield show
+        yield functools.partial(progress_bar.draw, stream)
     finally:
-        stream.write("\r\x1b[K")
-        stream.flush()
+        progress_bar.clear(stream)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 import attrs
 
 from .owned import SHOWCASES_FILE, SUFFIX, database_name, owned_by, read_showcases
+from .progress import Progress  # called before each step (a copy, a push to one peer)
 from .pushstate import STATE_FILE, PushState, Record, file_sha256, signature
 from .sqlite_copy import consistent_copy
 
@@ -34,9 +35,6 @@ PARTIAL_DIR = ".rsync-partial"
 
 Push = Callable[[Sequence[str], str], "str | None"]
 """``push(files, peer)``: None when every file reached ``peer``, else why not."""
-
-Progress = Callable[[int, int, str], None]
-"""``progress(done, total, label)`` before each step (a copy, a push to one peer)."""
 
 
 @attrs.frozen

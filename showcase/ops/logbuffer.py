@@ -27,6 +27,8 @@ from typing import Protocol
 
 import attrs
 
+from .atomic import write_atomically
+
 CAP = 64 * 1024 * 1024
 SEGMENT = 4 * 1024 * 1024
 SEGMENT_NAME = re.compile(r"seg-(\d{20})\.log")
@@ -217,12 +219,7 @@ class DiskBuffer:
         if seq <= self.acked:
             return
         self.acked = seq
-        temp = self._acked_path + ".new"
-        with open(temp, "w") as f:
-            f.write(f"{seq}\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, self._acked_path)
+        write_atomically(self._acked_path, f"{seq}\n".encode())
         while self.entries and self.entries[0].seq <= seq:
             self.entries.popleft()
         self._forget_acknowledged()

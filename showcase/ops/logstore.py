@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
+from .atomic import sync_directory, write_atomically
+
 DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.log")
 SEQUENCES = ".sequences"
 BLOCK = 64 * 1024
@@ -37,14 +39,6 @@ def utc_day(seconds: float) -> str:
 def day_start(day: str) -> float:
     """Seconds since the epoch at 00:00 UTC of ``day``."""
     return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -93,14 +87,9 @@ class Sequences:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def _compact(self, directory: str) -> None:
-        temp = self.path + ".new"
-        with open(temp, "wb") as f:
-            for machine, seq in sorted(self.last.items()):
-                f.write(f"{machine}\t{seq}\n".encode())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, self.path)
-        _fsync_dir(directory)
+        text = "".join(f"{machine}\t{seq}\n" for machine, seq in sorted(self.last.items()))
+        write_atomically(self.path, text.encode())
+        sync_directory(directory)
 
     def seen(self, machine: str, seq: int) -> bool:
         """Was batch ``seq`` of ``machine`` (or a later one) acknowledged already?"""
@@ -143,7 +132,7 @@ class DayFiles:
             self._fd = os.open(self.path(day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             self._day = day
             if created:
-                _fsync_dir(self.dir)
+                sync_directory(self.dir)
         size = os.lseek(self._fd, 0, os.SEEK_END)
         try:
             _write_all(self._fd, data)

@@ -7,7 +7,7 @@ subdirectory as its source: ``vendor/stimulus/stimulus.js`` becomes
 each logical name (``/``-separated, relative to ``static/``) to its digested
 name (relative to ``public/assets/``).  Every write here is atomic: a
 temporary file beside the target, then a rename, so a reader sees the old
-file or the new one and never half of one.
+file or the new one and never half of one (:func:`~showcase.ops.atomic.write_atomically`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import json
 import os
 import posixpath
 import re
+
+from .atomic import write_atomically
 
 MANIFEST = ".manifest.json"
 DIGEST_LENGTH = 16
@@ -45,21 +47,6 @@ def logical_name(digested: str) -> str | None:
     if match is None:
         return None
     return posixpath.join(directory, match["stem"] + (match["ext"] or ""))
-
-
-def write_atomically(path: str, content: bytes) -> None:
-    """Replace ``path`` with ``content``: written to a temporary file beside it, then renamed."""
-    temporary = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(temporary, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def write_manifest(assets_dir: str, manifest: dict[str, str]) -> str:

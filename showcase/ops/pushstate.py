@@ -19,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any
 
 import attrs
+
+from .atomic import write_atomically
 
 STATE_FILE = ".backup-state.json"
 MARGIN = 1.0
@@ -117,16 +118,7 @@ class PushState:
                 for peer, names in sorted(self.peers.items())
             },
         }
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".backup-state-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_atomically(self.path, json.dumps(data, indent=1).encode("utf-8"), mode=0o600)
 
 
 def _record(value: Any) -> Record:

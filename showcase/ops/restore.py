@@ -42,7 +42,8 @@ from pathlib import Path
 
 import attrs
 
-from showcase.ops.snapshot import Clock, integrity_problems, read_uri, sync_directory
+from showcase.ops.atomic import new_file_mode, sync_directory
+from showcase.ops.snapshot import Clock, integrity_problems, read_uri
 
 STOP_TIMEOUT = 60.0  # the router answers once the tenant is reaped (grace + stop hooks)
 HOLD_SECONDS = 30  # the longest a restore keeps the tenant from starting again
@@ -172,9 +173,7 @@ def _copy_for(snapshot: Path, live: Path) -> Path:
             if os.geteuid() == 0:
                 os.chown(tmp, st.st_uid, st.st_gid)
         else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
+            os.chmod(tmp, new_file_mode())
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
     except BaseException:

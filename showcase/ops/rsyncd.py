@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping
 from twisted.logger import Logger
 
 from showcase.config.model import Backup, BackupServe, Config, ManagedProcess
+from showcase.ops.atomic import write_atomically
 from showcase.ops.owned import SHOWCASES_FILE, owned_by, owned_elsewhere, read_showcases
 
 PROCESS_NAME = "backup-rsyncd"
@@ -138,16 +139,7 @@ def _value(key: str, value: str) -> str:
 
 def write_private(path: str, text: str) -> None:
     """Write ``text`` to ``path`` atomically, readable by the owner only (0600)."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_atomically(path, text.encode("utf-8"), mode=0o600)
 
 
 class RsyncDaemon:

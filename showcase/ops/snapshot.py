@@ -34,6 +34,9 @@ from typing import TextIO
 
 import attrs
 
+from showcase.ops import progress as progress_bar
+from showcase.ops.atomic import sync_directory
+from showcase.ops.progress import Progress
 from showcase.ops.sqlite_copy import consistent_copy
 
 SNAPSHOT_MODE = 0o444
@@ -143,9 +146,7 @@ def snapshot_one(src: Path, day_dir: Path, previous: Path | None) -> Outcome:
         return Outcome(name, "copied")
 
 
-def take_snapshot(
-    db_dir: Path, backup_dir: Path, day: str, progress: Callable[[int, int, str], None]
-) -> list[Outcome]:
+def take_snapshot(db_dir: Path, backup_dir: Path, day: str, progress: Progress) -> list[Outcome]:
     """Snapshot every database of ``db_dir`` for ``day``; one outcome per database."""
     day_dir = backup_dir / day
     day_dir.mkdir(parents=True, exist_ok=True)
@@ -157,14 +158,6 @@ def take_snapshot(
     progress(len(found), len(found), "")
     sync_directory(day_dir)
     return outcomes
-
-
-def sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def summary(outcomes: list[Outcome]) -> str:
@@ -179,19 +172,16 @@ def summary(outcomes: list[Outcome]) -> str:
     )
 
 
-def terminal_progress(stream: TextIO) -> Callable[[int, int, str], None]:
+def terminal_progress(stream: TextIO) -> Progress:
     """A one-line progress display on ``stream`` when it is a terminal; else nothing."""
     if not stream.isatty():
         return lambda done, total, name: None
 
     def show(done: int, total: int, name: str) -> None:
         if done >= total:
-            stream.write("\r\033[K")
+            progress_bar.clear(stream)
         else:
-            width = 30
-            filled = width * done // max(total, 1)
-            stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name}")
-        stream.flush()
+            progress_bar.draw(stream, done, total, name)
 
     return show
 

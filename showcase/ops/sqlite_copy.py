@@ -18,6 +18,8 @@ import sqlite3
 import tempfile
 import urllib.parse
 
+from showcase.ops.atomic import new_file_mode, sync_directory
+
 BUSY_TIMEOUT_MS = 10_000
 """How long the copy waits for a writer's lock (rollback-journal sources)."""
 
@@ -32,9 +34,7 @@ def consistent_copy(src_path: str, dest_path: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".copy-", suffix=".sqlite3", dir=directory)
     os.close(fd)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file would be, not mkstemp's 0600
+        os.chmod(tmp, new_file_mode())
         _backup(src_path, tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
@@ -44,7 +44,7 @@ def consistent_copy(src_path: str, dest_path: str) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(leftover)
         raise
-    _sync_directory(directory)
+    sync_directory(directory)
 
 
 def _backup(src_path: str, tmp: str) -> None:
@@ -60,11 +60,3 @@ def _backup(src_path: str, tmp: str) -> None:
             dest.close()
     finally:
         src.close()
-
-
-def _sync_directory(directory: str) -> None:
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
