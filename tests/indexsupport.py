@@ -6,7 +6,6 @@ HTTP (a router that answers, peers) and the clock (``MemoryReactorClock``).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -15,17 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from treq.testing import StubTreq
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 
-from showcase.event.context import CSRF_COOKIE
 from showcase.event.db import EventDB, insert_row
 from showcase.event.web import mount
 from showcase.index.access import hash_password
 from showcase.index.app import IndexContext, build_app
 from showcase.index.db import open_index
 from showcase.index.provision import Provisioner, Settings
+from tests.eventsupport import StubClient, location
 
 PREFIX = "/showcase"
 ROUTER_PID = 4242
@@ -97,7 +95,7 @@ class FakeHttp:
         return self.peer(url, body, headers)
 
 
-class IndexClient:
+class IndexClient(StubClient):
     """An IndexContext with fakes and a StubTreq over its app."""
 
     def __init__(
@@ -150,8 +148,7 @@ class IndexClient:
             bcrypt_rounds=4,
         )
         self.ctx.env.bytecode_cache = SHARED_BYTECODE
-        self.treq: Any = StubTreq(mount(build_app(self.ctx), PREFIX))
-        self.csrf = "test-csrf-token"
+        super().__init__(mount(build_app(self.ctx), PREFIX), "http://index.test" + PREFIX)
 
     def _generate(self) -> None:
         self.steps.append("generate")
@@ -167,9 +164,6 @@ class IndexClient:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def url(self, path: str) -> str:
-        return "http://index.test" + PREFIX + "/" + path.lstrip("/")
-
     @staticmethod
     def _headers(user: str | None) -> dict[bytes, list[bytes]]:
         return {b"x-remote-user": [user.encode()]} if user else {}
@@ -180,52 +174,13 @@ class IndexClient:
             self.treq.get(self.url(path), headers=self._headers(user), allow_redirects=False)
         )
         body = self._wait(response.content())
-        location = (response.headers.getRawHeaders(b"location") or [b""])[0].decode()
-        return response.code, body.decode("utf-8"), location
+        return response.code, body.decode("utf-8"), location(response)
 
     def post_form(
         self, path: str, data: dict[str, str], user: str | None = None, csrf: bool = True
     ) -> tuple[int, str, str]:
         """POST a form as ``user`` (with the CSRF cookie and token); status, body, Location."""
-        fields = dict(data)
-        cookies = {}
-        if csrf:
-            fields["authenticity_token"] = self.csrf
-            cookies = {CSRF_COOKIE.decode(): self.csrf}
-        response = self._wait(
-            self.treq.post(
-                self.url(path),
-                data=fields,
-                cookies=cookies,
-                headers=self._headers(user),
-                allow_redirects=False,
-            )
-        )
-        body = self._wait(response.content())
-        location = (response.headers.getRawHeaders(b"location") or [b""])[0].decode()
-        return response.code, body.decode("utf-8"), location
-
-    def post_body(
-        self, path: str, body: bytes, headers: dict[bytes, list[bytes]]
-    ) -> tuple[int, Any]:
-        """POST raw bytes; status and the JSON answer (text when not JSON)."""
-        response = self._wait(self.treq.post(self.url(path), data=body, headers=headers))
-        text = self._wait(response.content())
-        try:
-            return response.code, json.loads(text)
-        except ValueError:
-            return response.code, text.decode("utf-8", "replace")
-
-    def _wait(self, d: Any) -> Any:
-        self.treq.flush()
-        results: list[Any] = []
-        failures: list[Any] = []
-        d.addCallbacks(results.append, failures.append)
-        self.treq.flush()
-        if failures:
-            failures[0].raiseException()
-        assert results, "the request did not finish"
-        return results[0]
+        return self._post_form(path, data, csrf, self._headers(user))
 
     # -- what happened -------------------------------------------------------------------------
 

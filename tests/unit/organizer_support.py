@@ -80,6 +80,18 @@ class Couple:
         self.studio = studio(client)
         self.pro = person(client, "Murray, Arthur", "Professional", "Leader", self.studio)
         self.student = person(client, "Doe, Jane", "Student", "Follower", self.studio)
+        self._client = client
+
+    def entry(self, level_id: int = 3, age_id: int = 2) -> int:
+        """An entry of this couple (the pro leads)."""
+        return insert(
+            self._client,
+            "entries",
+            lead_id=self.pro,
+            follow_id=self.student,
+            level_id=level_id,
+            age_id=age_id,
+        )
 
 
 def refused(client: EventClient, path: str, data: dict[str, str], message: str) -> str:

@@ -74,9 +74,7 @@ def test_extras_scratched_not_deleted(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     waltz = dance_id(client, "Waltz")
-    entry = insert(
-        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
-    )
+    entry = couple.entry()
     scheduled = insert(client, "heats", number=5, category="Closed", dance_id=waltz, entry_id=entry)
     insert(client, "heats", number=0, category="Closed", dance_id=waltz, entry_id=entry)
     insert(client, "scores", judge_id=1, heat_id=scheduled, value="G")
@@ -98,9 +96,7 @@ def test_raising_a_count_restores_scratched_heats(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     waltz = dance_id(client, "Waltz")
-    entry = insert(
-        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
-    )
+    entry = couple.entry()
     insert(client, "heats", number=-5, category="Closed", dance_id=waltz, entry_id=entry)
     path = f"/people/{couple.student}/entries"
     saved(
@@ -117,9 +113,7 @@ def test_entry_without_heats_is_removed(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     waltz = dance_id(client, "Waltz")
-    entry = insert(
-        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
-    )
+    entry = couple.entry()
     insert(client, "heats", number=0, category="Closed", dance_id=waltz, entry_id=entry)
     path = f"/people/{couple.student}/entries"
     saved(client, path, grid(couple, entry=str(entry)), path)
@@ -140,9 +134,7 @@ def test_changing_level_updates_the_entry(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     waltz = dance_id(client, "Waltz")
-    entry = insert(
-        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
-    )
+    entry = couple.entry()
     insert(client, "heats", number=4, category="Closed", dance_id=waltz, entry_id=entry)
     path = f"/people/{couple.student}/entries"
     data = grid(couple, entry=str(entry), level="5", **{f"closed_{waltz}": "1"})
@@ -237,7 +229,7 @@ def test_same_couple_not_entered_twice(tmp_path: Path) -> None:
     """A new partner grid for a couple that already has an entry is refused (422)."""
     client = new_event(tmp_path)
     couple = Couple(client)
-    insert(client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2)
+    couple.entry()
     waltz = dance_id(client, "Waltz")
     refused(
         client,

@@ -14,9 +14,7 @@ def populated(tmp_path: Path) -> tuple[EventClient, Couple, int]:
     """A new event with a couple, one entry with a heat, and one solo."""
     client = new_event(tmp_path)
     couple = Couple(client)
-    entry = insert(
-        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=1, age_id=2
-    )
+    entry = couple.entry(level_id=1)
     insert(client, "heats", number=0, category="Closed", dance_id=1, entry_id=entry)
     solo_heat = insert(client, "heats", number=0, category="Solo", dance_id=2, entry_id=entry)
     solo = insert(client, "solos", heat_id=solo_heat, order=1, song="Moon River")

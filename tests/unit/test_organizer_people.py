@@ -186,7 +186,7 @@ def test_person_with_entries_not_deleted(tmp_path: Path) -> None:
     """A person with entries is not deleted: 409 with a message, nothing changed."""
     client = new_event(tmp_path)
     couple = Couple(client)
-    insert(client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=1, age_id=1)
+    couple.entry(level_id=1, age_id=1)
     before = dump(client)
     code, body, _ = client.post_form(f"/people/{couple.student}/delete", {})
     assert code == 409

@@ -68,9 +68,7 @@ def test_solo_edited(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     member = person(client, "Roe, Rita", "Student", "Follower", couple.studio)
-    entry = insert(
-        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
-    )
+    entry = couple.entry()
     heat = insert(client, "heats", number=7, category="Solo", dance_id=1, entry_id=entry)
     solo = insert(client, "solos", heat_id=heat, order=1, song="Old")
     insert(client, "formations", solo_id=solo, person_id=member, on_floor=1)
@@ -89,9 +87,7 @@ def test_solo_with_a_new_couple_moves_to_its_entry(tmp_path: Path) -> None:
     client = new_event(tmp_path)
     couple = Couple(client)
     other_pro = person(client, "Lee, Lou", "Professional", "Leader", couple.studio)
-    entry = insert(
-        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
-    )
+    entry = couple.entry()
     heat = insert(client, "heats", number=0, category="Solo", dance_id=1, entry_id=entry)
     solo = insert(client, "solos", heat_id=heat, order=1)
     saved(
@@ -137,9 +133,7 @@ def test_solo_refused(tmp_path: Path, changes: dict[str, str], message: str) -> 
     client = new_event(tmp_path)
     couple = Couple(client)
     student2 = person(client, "Roe, Rick", "Student", "Leader", couple.studio)
-    entry = insert(
-        client, "entries", lead_id=couple.pro, follow_id=couple.student, level_id=3, age_id=2
-    )
+    entry = couple.entry()
     heat = insert(client, "heats", number=0, category="Solo", dance_id=1, entry_id=entry)
     insert(client, "solos", heat_id=heat, order=1)
     filled = {k: v.format(pro=couple.pro, student2=student2) for k, v in changes.items()}
