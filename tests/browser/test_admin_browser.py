@@ -16,10 +16,6 @@ poll of a process's output; nothing sleeps.  Skipped without Playwright or Chrom
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,18 +23,11 @@ from typing import Any
 
 import pytest
 
+from tests.browser.support import launch
+from tests.integration.appproc import app_process
 from tests.integration.indexsite import PASSWORD, build_index, serve
-from tests.integration.routerproc import Router, wait_for
+from tests.integration.routerproc import Router
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ROOT = "/showcase"
 EVENT = f"{ROOT}/2025/boston/"
 STREAM = "config_update_index_1"  # the admin is the index's first user
@@ -48,8 +37,6 @@ try:
     from playwright.sync_api import Browser, BrowserContext, WebSocketRoute, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     pytest.skip("the playwright package is not installed", allow_module_level=True)
-if not os.path.exists(CHROMIUM):  # pragma: no cover - depends on the machine
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt install chromium)", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
@@ -96,13 +83,6 @@ def bars(shown: list[dict[str, Any]]) -> list[int]:
 
 
 @pytest.fixture
-def short_dir() -> Iterator[Path]:
-    """A directory with a short path (the embedded redis-server's socket path ≤ 107 bytes)."""
-    with tempfile.TemporaryDirectory(prefix="admin-", dir="/tmp") as name:
-        yield Path(name)
-
-
-@pytest.fixture
 def router(short_dir: Path) -> Iterator[Router]:
     """The router on the generated config of an index with an admin and a Cambridge user."""
     build_index(short_dir, site_users={"cambridge": "Cambridge"})
@@ -118,42 +98,14 @@ def router(short_dir: Path) -> Iterator[Router]:
 def index_app(tmp_path: Path) -> Iterator[str]:
     """The index app alone (no router, no Redis) over an index with an admin; its root URL."""
     build_index(tmp_path)
-    out = tmp_path / "index.out"
     env = {
-        **os.environ,
         "SHOWCASE_DB": str(tmp_path / "db" / "index.sqlite3"),
         "SHOWCASE_DB_DIR": str(tmp_path / "db"),
         "SHOWCASE_CONFIG_OUT": str(tmp_path / "config"),
         "SHOWCASE_ROOT_PATH": ROOT,
-        "PORT": "0",
     }
-    env.pop("SHOWCASE_REDIS", None)
-    with open(out, "wb") as stdout:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "showcase.index"],
-            env=env,
-            cwd=tmp_path,
-            stdout=stdout,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-
-        def ready() -> int | None:
-            assert process.poll() is None, "the index app exited"
-            for line in out.read_text().splitlines():
-                if line.startswith("{") and json.loads(line).get("ready"):
-                    return int(json.loads(line)["port"])
-            return None
-
-        port = wait_for(ready, 20, "the index app's ready line")
+    with app_process("showcase.index", tmp_path, env) as port:
         yield f"http://127.0.0.1:{port}{ROOT}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_the_admin_creates_an_event_and_the_browser_lands_on_it(
@@ -167,7 +119,7 @@ def test_the_admin_creates_an_event_and_the_browser_lands_on_it(
     shown: list[dict[str, Any]] = []
     errors: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(playwright)
         try:
             credentials = {"username": "admin", "password": PASSWORD}
             page = watched(browser, shown, http_credentials=credentials).new_page()
@@ -233,7 +185,7 @@ def test_a_message_behind_the_catch_up_answer_does_not_move_the_bar_back(
         return json.dumps({"type": "message", "stream": STREAM, "data": data})
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(playwright)
         try:
             # Without the router, the index app takes the signed-in user from this header.
             context = watched(browser, shown, extra_http_headers={"X-Remote-User": "admin"})

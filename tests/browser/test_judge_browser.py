@@ -7,11 +7,7 @@ missing.
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,32 +16,18 @@ import pytest
 
 from showcase.event.db import create
 from tests import judgingevent as ev
+from tests.browser.support import launch
+from tests.integration.appproc import app_process
 from tests.integration.routerproc import wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCOPE = "/showcase/2026/browser"
 
 try:
     from playwright.sync_api import Page, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     pytest.skip("the playwright package is not installed", allow_module_level=True)
-if not os.path.exists(CHROMIUM):  # pragma: no cover - depends on the machine
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt install chromium)", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
-
-
-def wait_until(what: str, check: Any, timeout: float = 30.0) -> Any:
-    """Poll ``check()`` until it returns something true; fail naming ``what`` at the deadline."""
-    return wait_for(check, timeout, what)
 
 
 @pytest.fixture
@@ -53,40 +35,9 @@ def event_process(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The event app on a free port over a fresh database; its base URL and database path."""
     db = tmp_path / "2026-browser.sqlite3"
     create(str(db), lambda conn: ev.populate(conn, open_scoring="G"))
-    out = tmp_path / "event.out"
-    env = {**os.environ, "SHOWCASE_DB": str(db), "PORT": "0", "SHOWCASE_SCOPE": SCOPE}
-    with open(out, "wb") as stdout, open(tmp_path / "event.err", "wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "showcase.event"],
-            env=env,
-            cwd=tmp_path,
-            stdout=stdout,
-            stderr=stderr,
-        )
-    try:
-
-        def ready() -> int | None:
-            if process.poll() is not None:
-                err = (tmp_path / "event.err").read_text()
-                raise AssertionError(f"the event process exited: {err}")
-            for line in out.read_text().splitlines():
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(message, dict) and message.get("ready"):
-                    return int(message["port"])
-            return None
-
-        port = wait_until("the event's ready line", ready, timeout=20)
+    env = {"SHOWCASE_DB": str(db), "SHOWCASE_SCOPE": SCOPE}
+    with app_process("showcase.event", tmp_path, env) as port:
         yield f"http://127.0.0.1:{port}{SCOPE}", db
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def judy_scores(db: Path) -> list[tuple[int, str, int]]:
@@ -125,7 +76,7 @@ def test_judge_scores_with_the_keyboard_then_offline(event_process: tuple[str, P
     base, db = event_process
     judge = f"{base}/scores/{ev.JUDY}"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(playwright)
         try:
             context = browser.new_context()
             page = context.new_page()
@@ -177,7 +128,7 @@ def test_judge_scores_with_the_keyboard_then_offline(event_process: tuple[str, P
             # Back online: the queue is sent, each mark stored exactly once.
             context.set_offline(False)
             expected = [(ev.H1_ARTHUR, "G", 1), (ev.H2_ARTHUR, "G", 1), (ev.H3_SOLO, "88", 1)]
-            wait_until("the queued marks in the database", lambda: judy_scores(db) == expected)
+            wait_for(lambda: judy_scores(db) == expected, 30, "the queued marks in the database")
             page.wait_for_selector('[data-heat-target="pending"][hidden]', state="attached")
             page.wait_for_selector(f'{couple(ev.H3_SOLO)}[data-state="saved"]')
         finally:
@@ -192,7 +143,7 @@ def test_emcee_starts_a_heat_and_a_judge_gives_feedback(event_process: tuple[str
     conn.commit()
     conn.close()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(playwright)
         try:
             page = browser.new_page()
             page.goto(f"{base}/emcee")
@@ -224,7 +175,7 @@ def test_emcee_starts_a_heat_and_a_judge_gives_feedback(event_process: tuple[str
                 finally:
                     conn.close()
 
-            wait_until("the feedback row", lambda: stored() == [("GH", "T", "F", "Nice frame")])
+            wait_for(lambda: stored() == [("GH", "T", "F", "Nice frame")], 30, "the feedback row")
             page.wait_for_selector(f'{row}[data-state="saved"]')
             assert (
                 page.get_attribute(

@@ -11,12 +11,7 @@ Playwright or Chromium.
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,18 +19,11 @@ import pytest
 
 from showcase.event.db import create
 from showcase.event.demo import populate_demo
+from tests.browser.support import launch
+from tests.integration.appproc import app_process
 from tests.integration.redisproc import RedisServer
 from tests.integration.routerproc import Router, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCOPE = "/showcase/2026/live"
 DB = "2026-live"
 TIMEOUT = 15000  # ms, for each wait in the browser
@@ -44,8 +32,6 @@ try:
     from playwright.sync_api import Error, Page, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     pytest.skip("the playwright package is not installed", allow_module_level=True)
-if not os.path.exists(CHROMIUM):  # pragma: no cover - depends on the machine
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt install chromium)", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
@@ -74,22 +60,6 @@ def config(directory: Path, database: Path, redis_url: str) -> str:
 
 
 @pytest.fixture
-def short_dir() -> Iterator[Path]:
-    """A directory with a short path (a unix socket path has at most 107 bytes)."""
-    with tempfile.TemporaryDirectory(prefix="live-", dir="/tmp") as name:
-        yield Path(name)
-
-
-@pytest.fixture
-def redis(short_dir: Path) -> Iterator[RedisServer]:
-    """A redis-server on a unix socket, killed afterwards."""
-    server = RedisServer(short_dir)
-    server.start()
-    yield server
-    server.kill()
-
-
-@pytest.fixture
 def site(tmp_path: Path, redis: RedisServer) -> Iterator[tuple[str, Path]]:
     """The router serving the demo event at SCOPE; its base URL and the database path."""
     database = tmp_path / f"{DB}.sqlite3"
@@ -109,35 +79,9 @@ def standalone(tmp_path: Path) -> Iterator[str]:
     """The event app alone (no router, so no hub at <scope>/cable); its base URL."""
     database = tmp_path / f"{DB}.sqlite3"
     create(str(database), populate_demo)
-    out = tmp_path / "event.out"
-    env = {**os.environ, "SHOWCASE_DB": str(database), "SHOWCASE_SCOPE": SCOPE, "PORT": "0"}
-    env.pop("SHOWCASE_REDIS", None)
-    with open(out, "wb") as stdout:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "showcase.event"],
-            env=env,
-            cwd=tmp_path,
-            stdout=stdout,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-
-        def ready() -> int | None:
-            assert process.poll() is None, "the event process exited"
-            for line in out.read_text().splitlines():
-                if line.startswith("{") and json.loads(line).get("ready"):
-                    return int(json.loads(line)["port"])
-            return None
-
-        port = wait_for(ready, 20, "the event's ready line")
+    env = {"SHOWCASE_DB": str(database), "SHOWCASE_SCOPE": SCOPE}
+    with app_process("showcase.event", tmp_path, env) as port:
         yield f"http://127.0.0.1:{port}{SCOPE}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def subscribed(page: Page) -> None:
@@ -202,7 +146,7 @@ def test_the_emcee_starts_a_heat_and_a_judge_scores_live_everywhere(
     judge = first_judge(database)
     errors: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(playwright)
         try:
             context = browser.new_context()
             pages = {}
@@ -277,7 +221,7 @@ def test_without_the_router_the_counter_polls_quietly(standalone: str) -> None:
     cable, and still follows the heat on the floor through its polling fallback."""
     errors: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(playwright)
         try:
             page = browser.new_page()
             page.on("pageerror", errors_of("counter", errors))

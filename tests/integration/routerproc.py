@@ -7,6 +7,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,14 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         time.sleep(0.01)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def alive(pid: int) -> bool:
@@ -62,7 +71,13 @@ def tenant_yaml(path: str, name: str, **extra: str) -> str:
 class Router:
     """A ``twistd -n showcase`` process on a free port of 127.0.0.1."""
 
-    def __init__(self, directory: Path, config: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: str,
+        env: dict[str, str] | None = None,
+        listen: str = "tcp:0:interface=127.0.0.1",
+    ) -> None:
         self.dir = directory
         self.config_path = directory / "showcase.yml"
         self.config_path.write_text(config)
@@ -79,12 +94,16 @@ class Router:
             "--config",
             str(self.config_path),
             "--listen",
-            "tcp:0:interface=127.0.0.1",
+            listen,
         ]
         self.proc = subprocess.Popen(
             args, cwd=directory, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}
         )
-        found = wait_for(self._port, 20, "the router to listen")
+        try:
+            found = wait_for(self._port, 20, "the router to listen")
+        except BaseException:
+            self.stop()  # the caller never gets this object to stop it
+            raise
         self.port = int(str(found))
 
     def _port(self) -> str | None:

@@ -29,7 +29,7 @@ import pytest
 from showcase.event.db import create
 from tests import judgingevent as ev
 
-from .routerproc import Router, wait_for
+from .routerproc import Router, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +39,6 @@ SHOWCASES = """\
   bravo: {name: Bravo, region: bbb, date: "2026-06-01"}
 """
 PASSWORD = "s3cret-peer"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def listening(port: int) -> bool:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,30 +64,6 @@ def bus_connected(router: Router, times: int = 1, verb: str = "connected") -> No
         20,
         f"{router.config_path}: cable bus {verb} ({times}x)",
     )
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    """A directory with a short path (a unix socket path has at most 107 bytes)."""
-    with tempfile.TemporaryDirectory(prefix="cable-", dir="/tmp") as name:
-        yield Path(name)
-
-
-@pytest.fixture
-def redis(short_dir: Path) -> Iterator[RedisServer]:
-    server = RedisServer(short_dir)
-    server.start()
-    yield server
-    server.kill()
-
-
-@pytest.fixture
-def started() -> Iterator[list[Router]]:
-    """Routers a test starts; each is stopped afterwards."""
-    routers: list[Router] = []
-    yield routers
-    for router in routers:
-        router.stop()
 
 
 def two_routers(tmp_path: Path, redis: RedisServer, started: list[Router]) -> list[Router]:

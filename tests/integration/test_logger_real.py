@@ -7,14 +7,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .routerproc import TWISTD, Router, wait_for
+from .routerproc import Router, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,26 +25,7 @@ class PinnedRouter(Router):
 
     def __init__(self, directory: Path, config: str, port: int) -> None:
         directory.mkdir()
-        self.dir = directory
-        self.config_path = directory / "showcase.yml"
-        self.config_path.write_text(config)
-        self.log_path = directory / "router.log"
-        self.pidfile = directory / "twistd.pid"
-        args = [
-            *(TWISTD, "-n", "--pidfile", str(self.pidfile), "--logfile", str(self.log_path)),
-            *("showcase", "--config", str(self.config_path)),
-            *("--listen", f"tcp:{port}:interface=127.0.0.1"),
-        ]
-        self.proc = subprocess.Popen(args, cwd=directory, stdin=subprocess.DEVNULL)
-        wait_for(self._port, 20, "the logger to listen")
-        self.port = port
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        super().__init__(directory, config, listen=f"tcp:{port}:interface=127.0.0.1")
 
 
 def logger_config(tmp: Path) -> str:

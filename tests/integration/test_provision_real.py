@@ -38,14 +38,6 @@ def site() -> Iterator[Path]:
         yield Path(name)
 
 
-@pytest.fixture
-def started() -> Iterator[list[Router]]:
-    routers: list[Router] = []
-    yield routers
-    for router in routers:
-        router.stop()
-
-
 def test_an_event_created_in_the_admin_app_answers_within_ten_seconds(
     site: Path, started: list[Router]
 ) -> None:

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import sqlite3
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ import pytest
 from showcase.event.db import create
 from tests import judgingevent as ev
 
+from .appproc import app_process
 from .redisproc import RedisServer
 from .routerproc import wait_for
 
@@ -112,42 +109,11 @@ class Subscriber(Resp):
 
 
 class EventProcess:
-    """``python -m showcase.event`` on a free port, publishing to ``redis_url``."""
+    """The event app on ``port`` over ``db``, publishing to the test's redis-server."""
 
-    def __init__(self, directory: Path, redis_url: str) -> None:
-        self.db = directory / f"{DB}.sqlite3"
-        create(str(self.db), ev.populate)
-        self.out = directory / "event.out"
-        self.err = directory / "event.err"
-        env = {
-            **os.environ,
-            "SHOWCASE_DB": str(self.db),
-            "SHOWCASE_SCOPE": SCOPE,
-            "SHOWCASE_REDIS": redis_url,
-            "PORT": "0",
-        }
-        with open(self.out, "wb") as stdout, open(self.err, "wb") as stderr:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "showcase.event"],
-                env=env,
-                cwd=directory,
-                stdout=stdout,
-                stderr=stderr,
-                stdin=subprocess.DEVNULL,
-            )
-        self.port = int(str(wait_for(self._port, 20, "the event's ready line")))
-
-    def _port(self) -> int | None:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"the event process exited: {self.err.read_text()}")
-        for line in self.out.read_text().splitlines():
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and message.get("ready"):
-                return int(message["port"])
-        return None
+    def __init__(self, db: Path, port: int) -> None:
+        self.db = db
+        self.port = port
 
     def post_json(self, path: str, value: object) -> tuple[int, Any]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -163,38 +129,15 @@ class EventProcess:
         finally:
             conn.close()
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    """A directory with a short path (a unix socket path has at most 107 bytes)."""
-    with tempfile.TemporaryDirectory(prefix="pub-", dir="/tmp") as name:
-        yield Path(name)
-
-
-@pytest.fixture
-def redis(short_dir: Path) -> Iterator[RedisServer]:
-    """A redis-server on a unix socket, killed afterwards."""
-    server = RedisServer(short_dir)
-    server.start()
-    yield server
-    server.kill()
-
 
 @pytest.fixture
 def event(tmp_path: Path, redis: RedisServer) -> Iterator[EventProcess]:
     """The event app with SHOWCASE_REDIS set, stopped afterwards."""
-    process = EventProcess(tmp_path, redis.url)
-    yield process
-    process.stop()
+    db = tmp_path / f"{DB}.sqlite3"
+    create(str(db), ev.populate)
+    env = {"SHOWCASE_DB": str(db), "SHOWCASE_SCOPE": SCOPE, "SHOWCASE_REDIS": redis.url}
+    with app_process("showcase.event", tmp_path, env) as port:
+        yield EventProcess(db, port)
 
 
 def publisher_connected(redis: RedisServer) -> None:

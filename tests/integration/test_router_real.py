@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from .routerproc import Router, alive, kill_leftovers, rss_kb, tenant_yaml, wait_for
+from .routerproc import (
+    Router,
+    alive,
+    free_port,
+    kill_leftovers,
+    rss_kb,
+    tenant_yaml,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -407,9 +415,7 @@ def test_static_files_never_leave_the_public_dir(tmp_path: Path, started: list[R
 
 def test_dead_upstream_gives_a_502_page(tmp_path: Path, started: list[Router]) -> None:
     """A reverse-proxy route to a port nobody listens on answers 502, not a hang or a crash."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     routes = f"routes:\n  reverse_proxies:\n    - prefix: /ext/\n      target: http://127.0.0.1:{port}/\n"
     router = Router(tmp_path, config(tmp_path, tenant_yaml("/a/", "alpha"), routes))
     started.append(router)

@@ -1,0 +1,3 @@
+"""The browser tests use the integration tests' fixtures."""
+
+from tests.integration.conftest import redis, short_dir  # noqa: F401
